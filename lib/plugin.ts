@@ -1,0 +1,75 @@
+/**
+ * The plugin contract. Like CoreDNS's `plugin.Handler`, each plugin instance is one link of a chain fixed at build
+ * time: `next` is bound when the chain is built, never passed per call, and the run order comes only from
+ * lib/plugin-order.ts.
+ */
+import type { Logger } from 'pino';
+import type { Directive, ZoneAddr } from './corefile/types.js';
+import type { Message } from './dns/message.js';
+import type { Query } from './query.js';
+
+/** An rcode, synchronously when nothing had to be awaited (kubernetes answers, cache hits), else a promise. */
+export type Served = number | Promise<number>;
+
+export interface Handler {
+  /** Directive name; also the `plugin` label on responses written by this handler. */
+  readonly name: string;
+  /**
+   * Answer through `q.reply()` and return its rcode, or return SERVFAIL/REFUSED/FORMERR/NOTIMP without writing and
+   * let the server write the error (CoreDNS plugin.ClientWrite). Throw only for bugs: the server answers SERVFAIL.
+   */
+  serve(q: Query): Served;
+}
+
+/** Something that reports readiness to the `ready` plugin (CoreDNS ready.Readiness). */
+export interface Readiness {
+  readonly name: string;
+  ready(): boolean;
+}
+
+/** What a plugin gets from the server block it is built in. Passed in, never global, so two servers can coexist. */
+export interface PluginEnv {
+  /** A child of the root logger with `{ plugin: <name> }`. */
+  readonly log: Logger;
+  /** The normalised keys of the server block (zones and ports) this instance lives in. */
+  readonly keys: readonly ZoneAddr[];
+  /** The block's zones (absolute, lower case), the default zones of most plugins. */
+  readonly zones: readonly string[];
+  /**
+   * Run before the listeners open, awaited (kubernetes waits here for its first sync, bounded by startup_timeout);
+   * a rejection stops startup. Plugins that need the sockets up (loop) start retrying background work from here.
+   */
+  onStartup(fn: () => void | Promise<void>): void;
+  /** Run on graceful shutdown (e.g. health lameduck, source stop), in registration order. */
+  onShutdown(fn: () => void | Promise<void>): void;
+  /** Register a readiness reporter for the `ready` plugin. */
+  addReadiness(r: Readiness): void;
+  /**
+   * Resolve a name through the whole server as a new internal query (CoreDNS's `upstream` package): used to chase
+   * ExternalName targets. Resolves with the reply message; never rejects (errors become SERVFAIL replies).
+   */
+  resolve(name: string, type: number, from: Query): Promise<Message>;
+}
+
+/** Context for parsing one directive: where it sits. */
+export interface ParseContext {
+  /** The block's zones, for plugins whose ZONES argument defaults to them. */
+  readonly zones: readonly string[];
+  readonly keys: readonly ZoneAddr[];
+}
+
+/** A plugin: a pure Corefile parser and a builder. `C` is the typed config. */
+export interface PluginDef<C = unknown> {
+  readonly name: string;
+  /** True when CoreDNS rejects a second use in one block ("can only be used once per Server Block"). */
+  readonly once?: boolean;
+  /**
+   * When set, repeated directives of this plugin in one block fold into one config and one handler (CoreDNS's `log`
+   * keeps one rule list); otherwise each occurrence builds its own chain link (`forward` chains).
+   */
+  merge?(a: C, b: C): C;
+  /** Pure: turns a directive into config; throws ConfigError naming file and line. */
+  parse(d: Directive, ctx: ParseContext): C;
+  /** Builds the chain link, or returns null for plugins that only run services (health, ready...). */
+  build(cfg: C, next: Handler | null, env: PluginEnv): Handler | null;
+}

@@ -1,0 +1,19 @@
+/**
+ * The plugins clusterdns ships, by directive name. Explicit imports, no side effects: the run order is not here but
+ * in lib/plugin-order.ts.
+ */
+import type { PluginDef } from '../plugin.js';
+import { bind } from './bind/index.js';
+import { errors } from './errors/index.js';
+import { kubernetes } from './kubernetes/index.js';
+import { log } from './log/index.js';
+import { whoami } from './whoami/index.js';
+
+// PluginDef is invariant in its config type; the registry only hands each def its own parse() output.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyPluginDef = PluginDef<any>;
+
+/** Every shipped plugin, keyed by its directive name. */
+export const PLUGINS: ReadonlyMap<string, AnyPluginDef> = new Map<string, AnyPluginDef>(
+  [bind, errors, kubernetes, log, whoami].map((p) => [p.name, p]),
+);

@@ -1,0 +1,105 @@
+/**
+ * The `kubernetes` plugin: serves the cluster zone (CoreDNS plugin/kubernetes). Each instance owns a cluster model,
+ * the source that fills it and the zone derived from it.
+ */
+import { networkInterfaces } from 'node:os';
+import { canonicalIP } from '../../dns/ip.js';
+import { FixtureSource } from '../../kube/fixture-source.js';
+import { ClusterModel } from '../../kube/model.js';
+import type { ClusterSource } from '../../kube/types.js';
+import type { PluginDef, PluginEnv } from '../../plugin.js';
+import { ClusterZone } from '../../zone/cluster-zone.js';
+import { KubernetesHandler } from './handler.js';
+import { parse, type KubernetesConfig } from './setup.js';
+
+/** The message build() fails with when no `fixture` is configured. */
+export const NO_API_SOURCE =
+  'plugin/kubernetes: the Kubernetes API source is not available yet; use the `fixture PATH` option';
+
+// CoreDNS logs this every 0.5 s while startup waits for the first sync (kubernetes.go InitKubeCache).
+const WAIT_LOG_INTERVAL_MS = 500;
+
+/**
+ * The addresses NS records point at when the config does not say: every non-loopback interface address, as
+ * CoreDNS setup.go boundIPs does when `bind` is not used.
+ */
+export function localAddresses(): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.internal) continue;
+      // Scoped link-local addresses come with a %zone; the address part is what endpoint slices would list.
+      const ip = canonicalIP(a.address.split('%')[0]!);
+      if (ip !== null && !out.includes(ip)) out.push(ip);
+    }
+  }
+  return out;
+}
+
+/** Starts `source` and waits for its first listing up to `timeoutMs`, as CoreDNS's OnStartup does. */
+async function startSource(source: ClusterSource, model: ClusterModel, timeoutMs: number, env: PluginEnv): Promise<void> {
+  const started = source.start(model);
+  let timer: NodeJS.Timeout | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((res) => {
+    timer = setTimeout(() => res(true), timeoutMs);
+    ticker = setInterval(() => env.log.info('waiting for Kubernetes API before starting server'), WAIT_LOG_INTERVAL_MS);
+  });
+  try {
+    // A failing first load (a broken fixture) rejects here and stops startup with its file and line.
+    const late = await Promise.race([started.then(() => false), timedOut]);
+    if (late && !source.synced) {
+      env.log.warn('starting server with unsynced Kubernetes API');
+      // Keep serving (SERVFAIL for would-be NXDOMAIN) and report a failure that comes later.
+      started.catch((err: unknown) => env.log.error({ err }, 'Kubernetes source failed to start'));
+    }
+  } finally {
+    clearTimeout(timer);
+    clearInterval(ticker);
+  }
+}
+
+/** The `kubernetes` plugin definition. */
+export const kubernetes: PluginDef<KubernetesConfig> = {
+  name: 'kubernetes',
+  once: true,
+  parse,
+  build(cfg, next, env) {
+    if (cfg.fixture === null) throw new Error(NO_API_SOURCE);
+    if (cfg.endpoints.length > 1) {
+      env.log.warn(`Multiple endpoints have been deprecated, only the first specified endpoint '${cfg.endpoints[0]}' is used`);
+    }
+    const model = new ClusterModel({ log: env.log });
+    const zone = new ClusterZone(model, {
+      namespaces: cfg.namespaces,
+      namespaceSelector: cfg.namespaceSelector,
+      labelSelector: cfg.labelSelector,
+      endpointPodNames: cfg.endpointPodNames,
+      noEndpoints: cfg.noEndpoints,
+      podsVerified: cfg.pods === 'verified',
+    });
+    const source: ClusterSource = new FixtureSource({ path: cfg.fixture, log: env.log });
+    const handler = new KubernetesHandler(
+      {
+        zones: cfg.zones,
+        primaryZone: cfg.primaryZone,
+        ttl: cfg.ttl,
+        pods: cfg.pods,
+        ignoreEmptyService: cfg.ignoreEmptyService,
+        fallthrough: cfg.fallthrough,
+        localIPs: cfg.localIPs ?? localAddresses(),
+      },
+      zone,
+      next,
+      env,
+      () => source.synced,
+    );
+    env.onStartup(() => startSource(source, model, cfg.startupTimeoutMs, env));
+    env.onShutdown(async () => {
+      await source.stop();
+      zone.close();
+    });
+    env.addReadiness({ name: 'kubernetes', ready: () => source.synced });
+    return handler;
+  },
+};

@@ -1,0 +1,165 @@
+/**
+ * The server core for one listener (CoreDNS core/dnsserver/server.go ServeDNS): accepts or rejects a packet, routes
+ * the query to the server block with the longest matching zone, runs its chain, and writes the error reply when a
+ * plugin returned an error without writing. Transports call `handle`; plugins re-enter through `resolve`.
+ */
+import type { Logger } from 'pino';
+import { CLASS, FLAG, RCODE, TYPE } from '../dns/constants.js';
+import type { Message } from '../dns/message.js';
+import { decodeMessage, encodeMessage } from '../dns/wire.js';
+import type { Handler, Served } from '../plugin.js';
+import { Query, type Peer, type Proto, type ReplySink } from '../query.js';
+import { checkHeader, headerOnlyReply, Verdict } from './reject.js';
+
+/** A block as the dispatcher sees it: its chain (null = block without plugins → REFUSED). */
+export interface RoutedBlock {
+  chain: Handler | null;
+  /** True when a plugin of the block accepts non-IN classes (CoreDNS EnableChaos: chaos, forward, proxy). */
+  anyClass: boolean;
+}
+
+/** Told about every finished query (metrics, explain); must not throw. */
+export interface QueryObserver {
+  done(q: Query): void;
+}
+
+/** Rcodes that mean "the plugin did not write; the server must" (CoreDNS plugin.ClientWrite). */
+function serverWrites(rcode: number): boolean {
+  return rcode === RCODE.SERVFAIL || rcode === RCODE.REFUSED || rcode === RCODE.FORMERR || rcode === RCODE.NOTIMP;
+}
+
+/** Sink for internal queries: nothing goes on the wire. */
+const INTERNAL_SINK: ReplySink = { send: () => undefined };
+
+/** Deepest internal re-resolution (ExternalName → ExternalName → ...), as CoreDNS caps CNAME chains. */
+export const MAX_DEPTH = 10;
+
+export class Dispatcher {
+  /** `dns://:53` or `dns://127.0.0.1:53`: the `server` label of this listener (final once bound). */
+  label: string;
+  private readonly zones: Map<string, RoutedBlock>;
+  private readonly anyClass: boolean;
+  private readonly log: Logger;
+  private readonly observers: QueryObserver[];
+  /** Count of chains that threw (coredns_panics_total). */
+  panics = 0;
+
+  constructor(label: string, zones: Map<string, RoutedBlock>, log: Logger, observers: QueryObserver[] = []) {
+    this.label = label;
+    this.zones = zones;
+    this.log = log;
+    this.observers = observers;
+    this.anyClass = [...zones.values()].some((b) => b.anyClass);
+  }
+
+  /** Handle one packet from a transport. Never throws. */
+  handle(raw: Buffer, proto: Proto, remote: Peer, sink: ReplySink): void {
+    const verdict = checkHeader(raw);
+    if (verdict !== Verdict.Accept) {
+      if (verdict === Verdict.FormErr) sink.send(headerOnlyReply(raw, RCODE.FORMERR), remote);
+      else if (verdict === Verdict.NotImp) sink.send(headerOnlyReply(raw, RCODE.NOTIMP), remote);
+      return;
+    }
+    let req: Message;
+    try {
+      req = decodeMessage(raw);
+    } catch {
+      sink.send(headerOnlyReply(raw, RCODE.FORMERR), remote);
+      return;
+    }
+    const q = new Query(req, raw, proto, remote, this.label, sink);
+    this.serveQuery(q);
+  }
+
+  /**
+   * Resolve `name`/`type` through this listener's zones as a new internal query that inherits `from`'s transport
+   * and EDNS (CoreDNS plugin/pkg/upstream). Always resolves, with SERVFAIL when nothing could be had.
+   */
+  async resolve(name: string, type: number, from: Query): Promise<Message> {
+    const req: Message = {
+      id: from.req.id,
+      flags: from.req.flags & (FLAG.RD | FLAG.CD),
+      question: [{ name, type, class: CLASS.IN }],
+      answer: [],
+      authority: [],
+      additional: [],
+    };
+    if (from.req.edns) req.edns = { ...from.req.edns, options: [] };
+    const q = new Query(req, from.raw, from.proto, from.remote, this.label, INTERNAL_SINK, process.hrtime.bigint(), from.depth + 1);
+    if (q.depth > MAX_DEPTH) return q.newReply(RCODE.SERVFAIL);
+    await this.serveQuery(q);
+    return q.response ?? q.newReply(q.rcode || RCODE.SERVFAIL);
+  }
+
+  /** Route and run one query; resolves when its reply is written. */
+  private serveQuery(q: Query): void | Promise<void> {
+    // Class check comes before EDNS version and routing (server.go).
+    if (q.qclass !== CLASS.IN && !this.anyClass) return this.finish(q, RCODE.REFUSED);
+    const edns = q.req.edns;
+    if (edns !== undefined && edns.version !== 0) {
+      // CoreDNS plugin/pkg/edns Version: BADVERS at once, OPT version 0 with no UDP size, written without scrubbing.
+      const m = q.newReply(0);
+      m.edns = { udpSize: 0, extRcode: RCODE.BADVERS >> 4, version: 0, do: false, z: 0, options: [] };
+      q.replyWire(encodeMessage(m, q.size), m, '');
+      return this.finish(q, RCODE.BADVERS);
+    }
+    const zone = this.route(q);
+    const block = zone === undefined ? undefined : this.zones.get(zone);
+    if (block === undefined || block.chain === null) return this.finish(q, RCODE.REFUSED);
+    q.zone = zone!;
+    let served: Served;
+    try {
+      served = block.chain.serve(q);
+    } catch (err) {
+      return this.panic(q, err);
+    }
+    if (typeof served === 'number') return this.finish(q, served);
+    return served.then(
+      (rcode) => this.finish(q, rcode),
+      (err: unknown) => this.panic(q, err),
+    );
+  }
+
+  /**
+   * The zone of the block serving `q`: the longest of the name's suffixes that a block serves, '.' as the last
+   * resort; DS queries go to the parent-most match instead (server.go).
+   */
+  private route(q: Query): string | undefined {
+    const name = q.name;
+    let ds: string | undefined;
+    let off = 0;
+    for (;;) {
+      const suffix = off === 0 ? name : name.slice(off);
+      if (this.zones.has(suffix)) {
+        if (q.qtype !== TYPE.DS) return suffix;
+        ds = suffix;
+      }
+      const dot = name.indexOf('.', off);
+      if (dot < 0 || dot >= name.length - 1) break;
+      off = dot + 1;
+    }
+    if (ds !== undefined) return ds;
+    return this.zones.has('.') ? '.' : undefined;
+  }
+
+  private panic(q: Query, err: unknown): void {
+    this.panics++;
+    this.log.error({ err, qname: q.name }, `Recovered from panic in server: "${this.label}" ${(err as Error)?.message ?? String(err)}`);
+    if (!q.written) q.error = err instanceof Error ? err : new Error(String(err));
+    this.finish(q, RCODE.SERVFAIL);
+  }
+
+  /** Write the server's error reply if needed, then tell the observers. */
+  private finish(q: Query, rcode: number): void {
+    if (!q.written) {
+      if (serverWrites(rcode)) {
+        // CoreDNS errorFunc: rcode, question echoed, AA=0, OPT echoed when the query had one; no SOA.
+        q.reply(q.newReply(rcode), '');
+      } else {
+        // A plugin returned success without writing: the client gets nothing, as in CoreDNS; say so loudly.
+        this.log.error({ qname: q.name, rcode }, 'plugin chain returned without writing a reply');
+      }
+    }
+    for (const o of this.observers) o.done(q);
+  }
+}

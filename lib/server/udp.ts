@@ -1,0 +1,75 @@
+/** The UDP transport: one socket per listener, every datagram handed to the dispatcher. */
+import dgram from 'node:dgram';
+import type { Logger } from 'pino';
+import type { Peer, ReplySink } from '../query.js';
+import type { Dispatcher } from './dispatcher.js';
+
+/** Ask the kernel for a large receive buffer so bursts queue instead of dropping (Linux caps it at 2×rmem_max). */
+const RECV_BUFFER = 4 * 1024 * 1024;
+
+/** Strip the IPv4-mapped prefix a dual-stack socket reports, so plugins and logs see plain IPv4. */
+function unmap(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+export class UdpListener implements ReplySink {
+  private socket: dgram.Socket | undefined;
+  private dualStack = false;
+
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Bind `host:port` ('' = every address: a dual-stack IPv6 socket, or IPv4 only where IPv6 is unavailable).
+   * Resolves with the bound port (useful when `port` is 0).
+   */
+  async listen(host: string, port: number): Promise<number> {
+    const v6 = host === '' || host.includes(':');
+    try {
+      return await this.bind(v6 ? 'udp6' : 'udp4', host === '' ? '::' : host, port);
+    } catch (err) {
+      if (host !== '' || (err as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT') throw err;
+      return this.bind('udp4', '0.0.0.0', port);
+    }
+  }
+
+  private bind(type: 'udp4' | 'udp6', address: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const s = dgram.createSocket({ type, ipv6Only: false, recvBufferSize: RECV_BUFFER });
+      const fail = (err: Error): void => {
+        s.close();
+        reject(err);
+      };
+      s.once('error', fail);
+      s.bind({ port, address, exclusive: true }, () => {
+        s.off('error', fail);
+        s.on('error', (err) => this.log.error({ err }, 'udp socket error'));
+        s.on('message', (msg, rinfo) => {
+          const peer: Peer = { address: unmap(rinfo.address), port: rinfo.port, family: rinfo.family === 'IPv6' && !rinfo.address.startsWith('::ffff:') ? 6 : 4 };
+          this.dispatcher.handle(msg, 'udp', peer, this);
+        });
+        this.socket = s;
+        this.dualStack = type === 'udp6';
+        resolve(s.address().port);
+      });
+    });
+  }
+
+  /** ReplySink: send a reply datagram back to the peer. */
+  send(wire: Buffer, to: Peer): void {
+    const s = this.socket;
+    if (s === undefined) return;
+    const address = this.dualStack && to.family === 4 ? `::ffff:${to.address}` : to.address;
+    s.send(wire, to.port, address, (err) => {
+      if (err) this.log.debug({ err }, 'udp send failed');
+    });
+  }
+
+  close(): Promise<void> {
+    const s = this.socket;
+    this.socket = undefined;
+    return new Promise((resolve) => (s ? s.close(() => resolve()) : resolve()));
+  }
+}

@@ -1,0 +1,213 @@
+import t from 'tap';
+import { slimEndpointSlice, slimNamespace, slimObject, slimPod, slimService } from '../../lib/kube/slim.js';
+import { rawService, rawSlice } from '../support/kube-helpers.js';
+
+// The fields of `obj` named in `want`, so t.same compares them exactly (t.match is loose about arrays).
+function pick(obj: object, want: object): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(want).map((k) => [k, (obj as Record<string, unknown>)[k]]));
+}
+
+t.test('slimService', async (t) => {
+  const cases: Array<{ name: string; raw: unknown; want: Record<string, unknown> }> = [
+    {
+      name: 'ClusterIP with clusterIPs and a named port',
+      raw: rawService(
+        'default',
+        'web',
+        { type: 'ClusterIP', clusterIP: '10.0.0.1', clusterIPs: ['10.0.0.1'], ports: [{ name: 'http', protocol: 'TCP', port: 80 }] },
+        { resourceVersion: '123', labels: { app: 'web' } },
+      ),
+      want: {
+        namespace: 'default',
+        name: 'web',
+        resourceVersion: '123',
+        labels: { app: 'web' },
+        type: 'ClusterIP',
+        clusterIPs: ['10.0.0.1'],
+        headless: false,
+        externalName: '',
+        ports: [{ name: 'http', protocol: 'TCP', port: 80 }],
+      },
+    },
+    {
+      name: 'clusterIP only (no clusterIPs), defaults for type/port name/protocol, missing namespace',
+      raw: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'a' }, spec: { clusterIP: '10.0.0.2', ports: [{ port: 53 }] } },
+      want: { namespace: 'default', type: 'ClusterIP', clusterIPs: ['10.0.0.2'], ports: [{ name: '', protocol: 'TCP', port: 53 }] },
+    },
+    {
+      name: 'empty clusterIPs falls back to clusterIP',
+      raw: rawService('ns', 'a', { clusterIP: '10.0.0.3', clusterIPs: [] }),
+      want: { clusterIPs: ['10.0.0.3'] },
+    },
+    {
+      name: 'clusterIPs wins over clusterIP; dual-stack; IPv6 canonicalised',
+      raw: rawService('ns', 'a', { clusterIP: '10.9.9.9', clusterIPs: ['10.0.0.4', 'FD00:10:96:0:0:0:0:1A'] }),
+      want: { clusterIPs: ['10.0.0.4', 'fd00:10:96::1a'], headless: false },
+    },
+    {
+      name: 'headless',
+      raw: rawService('ns', 'h', { clusterIP: 'None', clusterIPs: ['None'] }),
+      want: { clusterIPs: ['None'], headless: true },
+    },
+    {
+      name: 'headless via clusterIP only',
+      raw: rawService('ns', 'h', { clusterIP: 'None' }),
+      want: { clusterIPs: ['None'], headless: true },
+    },
+    {
+      name: 'invalid IPs dropped',
+      raw: rawService('ns', 'a', { clusterIPs: ['10.0.0.300', '10.0.0.5', 'bogus'] }),
+      want: { clusterIPs: ['10.0.0.5'] },
+    },
+    {
+      name: 'ExternalName keeps the target without the trailing dot, has no cluster IPs',
+      raw: rawService('ns', 'ext', { type: 'ExternalName', externalName: 'my.database.example.com.' }),
+      want: { type: 'ExternalName', externalName: 'my.database.example.com', clusterIPs: [], headless: false, ports: [] },
+    },
+    {
+      name: 'externalName on a non-ExternalName service is ignored',
+      raw: rawService('ns', 'a', { type: 'ClusterIP', clusterIP: '10.0.0.6', externalName: 'x.example.' }),
+      want: { externalName: '' },
+    },
+    {
+      name: 'lower-case protocol upper-cased; numeric label and resourceVersion read as text',
+      raw: rawService('ns', 'a', { ports: [{ name: 'dns', protocol: 'udp', port: 53 }] }, { resourceVersion: 42, labels: { v: 1, on: true } }),
+      want: { resourceVersion: '42', labels: { v: '1', on: 'true' }, ports: [{ name: 'dns', protocol: 'UDP', port: 53 }] },
+    },
+    {
+      name: 'no spec at all',
+      raw: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'bare', namespace: 'x' } },
+      want: { type: 'ClusterIP', clusterIPs: [], headless: false, ports: [] },
+    },
+  ];
+  for (const c of cases) t.same(pick(slimService(c.raw), c.want), c.want, c.name);
+
+  const errors: Array<[string, unknown, RegExp]> = [
+    ['not an object', 'web', /^Service: object must be a mapping, got "web"/],
+    ['no metadata', { kind: 'Service', spec: {} }, /^Service: metadata.name is required/],
+    ['empty name', rawService('ns', '', {}), /^Service: metadata.name is required/],
+    ['name not a string', { metadata: { name: 7 } }, /^Service: metadata.name must be a string, got 7/],
+    ['metadata a list', { metadata: [] }, /^Service: metadata must be an object/],
+    ['port a string', rawService('ns', 'a', { ports: [{ port: '80' }] }), /^Service ns\/a: spec.ports\[0\].port must be an integer from 1 to 65535, got "80"/],
+    ['port 0', rawService('ns', 'a', { ports: [{ name: 'x', port: 80 }, { port: 0 }] }), /spec.ports\[1\].port must be an integer/],
+    ['port missing', rawService('ns', 'a', { ports: [{ name: 'x' }] }), /spec.ports\[0\].port must be an integer from 1 to 65535, got nothing/],
+    ['ports not a list', rawService('ns', 'a', { ports: { port: 80 } }), /spec.ports must be a list/],
+    ['clusterIPs not strings', rawService('ns', 'a', { clusterIPs: [1] }), /spec.clusterIPs\[0\] must be a string/],
+    ['label value an object', rawService('ns', 'a', {}, { labels: { a: { b: 1 } } }), /metadata.labels\["a"\] must be a string/],
+  ];
+  for (const [name, raw, re] of errors) t.throws(() => slimService(raw), { message: re }, name);
+});
+
+t.test('slimEndpointSlice', async (t) => {
+  const long = 'p'.repeat(64);
+  const max = 'p'.repeat(63);
+  const s = slimEndpointSlice(
+    rawSlice(
+      'ns',
+      'web-abc12',
+      'web',
+      {
+        ports: [{ name: 'http', port: 8080 }, { name: 'all' /* no port: "all ports" */ }, { port: 53, protocol: 'UDP' }],
+        endpoints: [
+          { addresses: ['10.1.0.1'], conditions: { ready: true }, hostname: 'web-0', nodeName: 'n1', zone: 'z1', targetRef: { kind: 'Pod', name: 'web-0' } },
+          { addresses: ['10.1.0.2'], conditions: { ready: false, serving: true } },
+          { addresses: ['10.1.0.3'], conditions: {} },
+          { addresses: ['10.1.0.4'] },
+          { addresses: ['10.1.0.5'], conditions: { ready: null } },
+          { addresses: ['10.1.0.6'], targetRef: { kind: 'Node', name: 'node-1' } },
+          { addresses: ['10.1.0.7'], targetRef: { name: 'no-kind' } },
+          { addresses: ['10.1.0.8'], targetRef: { kind: 'Pod', name: long } },
+          { addresses: ['10.1.0.9'], targetRef: { kind: 'Pod', name: max } },
+          { addresses: ['not-an-ip'] },
+          { addresses: ['bogus', '10.1.0.10', '10.1.0.10'] },
+        ],
+      },
+      { resourceVersion: '9' },
+    ),
+  );
+  t.match(s, { namespace: 'ns', name: 'web-abc12', resourceVersion: '9', serviceName: 'web', addressType: 'IPv4' });
+  t.same(s.ports, [
+    { name: 'http', protocol: 'TCP', port: 8080 },
+    { name: '', protocol: 'UDP', port: 53 },
+  ], 'port without a number dropped; defaults applied');
+  const byIP = new Map(s.endpoints.map((e) => [e.addresses[0], e]));
+  t.equal(s.endpoints.length, 10, 'endpoint without a usable address dropped');
+  t.same(byIP.get('10.1.0.1'), { addresses: ['10.1.0.1'], ready: true, hostname: 'web-0', targetRefName: 'web-0', nodeName: 'n1', zone: 'z1' });
+  // CoreDNS object/endpoint.go: only ready:false excludes; missing/null ready is ready.
+  t.same(
+    ['10.1.0.2', '10.1.0.3', '10.1.0.4', '10.1.0.5'].map((ip) => byIP.get(ip)!.ready),
+    [false, true, true, true],
+    'ready conditions',
+  );
+  t.equal(byIP.get('10.1.0.6')!.targetRefName, '', 'targetRef to a Node ignored');
+  t.equal(byIP.get('10.1.0.7')!.targetRefName, 'no-kind', 'targetRef without kind kept');
+  t.equal(byIP.get('10.1.0.8')!.targetRefName, '', '64-character targetRef name ignored');
+  t.equal(byIP.get('10.1.0.9')!.targetRefName, max, '63-character targetRef name kept');
+  t.same(byIP.get('10.1.0.10')!.addresses, ['10.1.0.10'], 'invalid address dropped, duplicates merged');
+  t.match(byIP.get('10.1.0.4'), { hostname: '', nodeName: '', zone: '', targetRefName: '' });
+
+  const v6 = slimEndpointSlice(
+    rawSlice('ns', 'v6', 'v6', { addressType: 'IPv6', endpoints: [{ addresses: ['FD00:0:0::0001'] }] }, { labels: {} }),
+  );
+  t.equal(v6.serviceName, '', 'no service-name label');
+  t.same(v6.endpoints[0]!.addresses, ['fd00::1'], 'IPv6 canonicalised');
+
+  const inferred = slimEndpointSlice({ metadata: { name: 'x' }, endpoints: [{ addresses: ['fd00::2'] }] });
+  t.equal(inferred.addressType, 'IPv6', 'missing addressType inferred from the addresses');
+  t.equal(inferred.namespace, 'default');
+  t.same(slimEndpointSlice({ metadata: { name: 'e' } }), {
+    namespace: 'default', name: 'e', resourceVersion: '', labels: {}, serviceName: '', addressType: 'IPv4', ports: [], endpoints: [],
+  }, 'empty slice');
+
+  const fqdn = slimEndpointSlice(rawSlice('ns', 'f', 'f', { addressType: 'FQDN', endpoints: [{ addresses: ['db.example.com'] }] }));
+  t.same(fqdn.endpoints, [], 'FQDN endpoints carry nothing DNS can serve');
+
+  const errors: Array<[string, unknown, RegExp]> = [
+    ['endpoints not a list', rawSlice('ns', 's', 'svc', { endpoints: 'x' }), /^EndpointSlice ns\/s: endpoints must be a list/],
+    ['address not a string', rawSlice('ns', 's', 'svc', { endpoints: [{ addresses: [1] }] }), /endpoints\[0\].addresses\[0\] must be a string/],
+    ['bad port', rawSlice('ns', 's', 'svc', { ports: [{ port: 70000 }] }), /ports\[0\].port must be an integer from 1 to 65535, got 70000/],
+    ['conditions a string', rawSlice('ns', 's', 'svc', { endpoints: [{ addresses: ['1.2.3.4'], conditions: 'ready' }] }), /endpoints\[0\].conditions must be an object/],
+    ['no name', { kind: 'EndpointSlice', metadata: { namespace: 'x' } }, /^EndpointSlice: metadata.name is required/],
+  ];
+  for (const [name, raw, re] of errors) t.throws(() => slimEndpointSlice(raw), { message: re }, name);
+});
+
+t.test('slimNamespace and slimPod', async (t) => {
+  t.same(
+    slimNamespace({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'demo', namespace: 'ignored', resourceVersion: '5', labels: { team: 'a' } } }),
+    { namespace: '', name: 'demo', resourceVersion: '5', labels: { team: 'a' } },
+  );
+  t.same(
+    slimPod({ metadata: { name: 'p', namespace: 'ns', resourceVersion: '7' }, status: { phase: 'Running', podIP: '10.1.2.3', podIPs: [{ ip: '10.1.2.3' }, { ip: 'fd00::3' }] } }),
+    { namespace: 'ns', name: 'p', resourceVersion: '7', labels: {}, podIP: '10.1.2.3', phase: 'Running', terminating: false },
+  );
+  t.match(slimPod({ metadata: { name: 'p6' }, status: { podIP: 'FD00:0::3' } }), { namespace: 'default', podIP: 'fd00::3', phase: '' });
+  t.match(slimPod({ metadata: { name: 'pending' }, status: { phase: 'Pending' } }), { podIP: '', phase: 'Pending' });
+  t.match(slimPod({ metadata: { name: 'bad' }, status: { podIP: '999.1.1.1' } }), { podIP: '' }, 'invalid podIP dropped');
+  t.match(slimPod({ metadata: { name: 'nostatus' } }), { podIP: '', phase: '', terminating: false });
+  t.match(
+    slimPod({ metadata: { name: 'dying', deletionTimestamp: '2025-06-09T08:15:42Z' }, status: { podIP: '10.0.0.9' } }),
+    { terminating: true },
+  );
+  t.throws(() => slimPod({ metadata: { name: 'p' }, status: { podIP: 5 } }), { message: /^Pod default\/p: status.podIP must be a string/ });
+});
+
+t.test('slimObject', async (t) => {
+  const svc = slimObject(rawService('ns', 'a', { clusterIP: '10.0.0.1' }));
+  t.equal(svc?.kind, 'Service');
+  t.equal(svc?.obj.name, 'a');
+  t.equal(slimObject(rawSlice('ns', 's', 'a', {}))?.kind, 'EndpointSlice');
+  t.equal(slimObject({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n' } })?.kind, 'Namespace');
+  t.equal(slimObject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' } })?.kind, 'Pod');
+
+  t.equal(slimObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: {} }), null, 'other kinds ignored');
+  t.equal(slimObject({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'c' } }), null, 'core/v1 Endpoints ignored (CoreDNS >= 1.11)');
+  t.equal(slimObject({ ...rawSlice('ns', 's', 'a', {}), apiVersion: 'discovery.k8s.io/v1beta1' }), null, 'v1beta1 EndpointSlice ignored');
+  t.equal(slimObject({ apiVersion: 'apps/v1', kind: 'Service', metadata: {} }), null, 'wrong group ignored, not validated');
+  t.equal(slimObject({ kind: 'ConfigMap' }), null, 'ignored kinds are not validated');
+
+  t.throws(() => slimObject({ apiVersion: 'v1', metadata: { name: 'x' } }), { message: 'object has no kind (apiVersion "v1", metadata.name "x")' });
+  t.throws(() => slimObject([]), { message: /^object must be a mapping/ });
+  t.throws(() => slimObject(null), { message: /^object must be a mapping, got null/ });
+  t.throws(() => slimObject({ apiVersion: 'v1', kind: 'Service', metadata: {} }), { message: /^Service: metadata.name is required/ });
+});
