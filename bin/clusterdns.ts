@@ -98,8 +98,7 @@ async function main(): Promise<void> {
   }
   if (flags.pidfile) writeFileSync(flags.pidfile, `${process.pid}\n`);
   if (!flags.quiet) {
-    const lines = inst.addresses.map((a) => a.label.replace(/^dns:\/\//, '').replace(/^:/, '.:'));
-    process.stdout.write(`${[...new Set(lines), ...versionLines()].join('\n')}\n`);
+    process.stdout.write(`${[...inst.keys, ...versionLines()].join('\n')}\n`);
   }
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -31,6 +31,8 @@ export interface Instance {
   readonly addresses: BoundAddress[];
   /** Where the configuration came from (`Corefile`, a path, or `default`). */
   readonly source: string;
+  /** `zone:port` of every server-block key, as CoreDNS prints them at start-up (`.:53`, `cluster.local.:53`). */
+  readonly keys: string[];
   stop(): Promise<void>;
 }
 
@@ -57,5 +59,6 @@ export async function start(opts: StartOptions = {}): Promise<Instance> {
     await server.stop();
     throw err;
   }
-  return { server, addresses, source, stop: () => server.stop() };
+  const keys = [...new Set(plan.blocks.flatMap((b) => b.keys.map((k) => `${k.zone}:${k.port === 0 ? (addresses[0]?.port ?? 0) : k.port}`)))];
+  return { server, addresses, source, keys, stop: () => server.stop() };
 }
