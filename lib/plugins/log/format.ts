@@ -24,7 +24,7 @@ const PLACEHOLDERS: Record<string, (q: Query) => string> = {
   '{>opcode}': (q) => opcodeName(opcodeOf(q.req.flags)),
   '{>do}': (q) => String(q.do),
   '{>bufsize}': (q) => String(q.bufsize),
-  '{rcode}': (q) => (q.written ? rcodeName(q.rcode) : '-'),
+  '{rcode}': (q) => rcodeName(q.rcode),
   '{rsize}': (q) => String(q.responseSize),
   '{duration}': (q) => `${(Number(process.hrtime.bigint() - q.start) / 1e9).toFixed(9).replace(/0+$/, '').replace(/\.$/, '')}s`,
   '{>rflags}': (q) => (q.response ? flagsText(q.response.flags) : '-'),

@@ -47,6 +47,8 @@ export class LogHandler implements Handler {
 
   serve(q: Query): Served {
     return afterServed(this.next.serve(q), (rcode) => {
+      // Not written yet: the server is about to write this rcode; log it as the client will see it.
+      if (!q.written) q.rcode = rcode;
       for (const r of this.rules) {
         if (!r.names.some((z) => matches(q.name, z))) continue;
         if (r.all || r.classes.has(classify(q, rcode))) this.log.info(r.line(q));
