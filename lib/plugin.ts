@@ -4,6 +4,7 @@
  * lib/plugin-order.ts.
  */
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Directive, ZoneAddr } from './corefile/types.js';
 import type { Message } from './dns/message.js';
 import type { Query } from './query.js';
@@ -19,6 +20,11 @@ export interface Handler {
    * let the server write the error (CoreDNS plugin.ClientWrite). Throw only for bugs: the server answers SERVFAIL.
    */
   serve(q: Query): Served;
+}
+
+/** Told about every finished query (metrics, explain); must not throw. */
+export interface QueryObserver {
+  done(q: Query): void;
 }
 
 /** Something that reports readiness to the `ready` plugin (CoreDNS ready.Readiness). */
@@ -40,10 +46,21 @@ export interface PluginEnv {
    * a rejection stops startup. Plugins that need the sockets up (loop) start retrying background work from here.
    */
   onStartup(fn: () => void | Promise<void>): void;
-  /** Run on graceful shutdown (e.g. health lameduck, source stop), in registration order. */
+  /**
+   * Run on graceful shutdown, awaited in registration order, while the listeners still answer (health's lameduck
+   * sleeps here); the listeners close after the last hook.
+   */
   onShutdown(fn: () => void | Promise<void>): void;
   /** Register a readiness reporter for the `ready` plugin. */
   addReadiness(r: Readiness): void;
+  /** Every readiness reporter registered so far, in every block (read by `ready`). */
+  readiness(): readonly Readiness[];
+  /** The process-wide metrics registry (one per server instance, never a module global). */
+  readonly metrics: Registry;
+  /** Be told about every answered query of every listener (metrics). Observers must be cheap and never throw. */
+  observe(o: QueryObserver): void;
+  /** Server-wide counters plugins export: chains that threw (coredns_panics_total). */
+  panics(): number;
   /**
    * Resolve a name through the whole server as a new internal query (CoreDNS's `upstream` package): used to chase
    * ExternalName targets. Resolves with the reply message; never rejects (errors become SERVFAIL replies).

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { CLASS, FLAG, RCODE, TYPE } from '../dns/constants.js';
 import type { Message } from '../dns/message.js';
 import { decodeMessage, encodeMessage } from '../dns/wire.js';
-import type { Handler, Served } from '../plugin.js';
+import type { Handler, QueryObserver, Served } from '../plugin.js';
 import { Query, type Peer, type Proto, type ReplySink } from '../query.js';
 import { checkHeader, headerOnlyReply, Verdict } from './reject.js';
 
@@ -18,10 +18,6 @@ export interface RoutedBlock {
   anyClass: boolean;
 }
 
-/** Told about every finished query (metrics, explain); must not throw. */
-export interface QueryObserver {
-  done(q: Query): void;
-}
 
 /** Rcodes that mean "the plugin did not write; the server must" (CoreDNS plugin.ClientWrite). */
 function serverWrites(rcode: number): boolean {

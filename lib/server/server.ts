@@ -4,10 +4,11 @@
  */
 import type { Logger } from 'pino';
 import type { Message } from '../dns/message.js';
-import type { PluginEnv, Readiness } from '../plugin.js';
+import { Registry } from 'prom-client';
+import type { PluginEnv, QueryObserver, Readiness } from '../plugin.js';
 import type { Query } from '../query.js';
 import { buildChain } from './chain.js';
-import { Dispatcher, type QueryObserver, type RoutedBlock } from './dispatcher.js';
+import { Dispatcher, type RoutedBlock } from './dispatcher.js';
 import type { BlockPlan, ServerPlan } from './plan.js';
 import { TcpListener } from './tcp.js';
 import { UdpListener } from './udp.js';
@@ -40,6 +41,8 @@ export class DnsServer {
   private readonly observers: QueryObserver[] = [];
   /** Every readiness reporter registered by plugins (read by `ready`). */
   readonly readiness: Readiness[] = [];
+  /** Metrics of this server instance (exported by `prometheus`). */
+  readonly metrics = new Registry();
   private readonly listeners: Listener[] = [];
   private readonly byLabel = new Map<string, Dispatcher>();
   private stopped = false;
@@ -79,11 +82,13 @@ export class DnsServer {
     return bound;
   }
 
-  /** Close the listeners, then run the shutdown hooks (each once, errors logged). */
+  /**
+   * Graceful stop: run the shutdown hooks (each once, errors logged) while the listeners still answer — health's
+   * lameduck sleeps here — then close the listeners.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await Promise.all(this.listeners.flatMap((l) => [l.udp.close(), l.tcp.close()]));
     for (const fn of this.shutdowns) {
       try {
         await fn();
@@ -91,6 +96,7 @@ export class DnsServer {
         this.log.error({ err }, 'shutdown hook failed');
       }
     }
+    await Promise.all(this.listeners.flatMap((l) => [l.udp.close(), l.tcp.close()]));
   }
 
   /** Chains that threw, summed over listeners (coredns_panics_total). */
@@ -106,6 +112,10 @@ export class DnsServer {
       onStartup: (fn) => void this.startups.push(fn),
       onShutdown: (fn) => void this.shutdowns.push(fn),
       addReadiness: (r) => void this.readiness.push(r),
+      readiness: () => this.readiness,
+      metrics: this.metrics,
+      observe: (o) => this.observe(o),
+      panics: () => this.panics,
       resolve: (name: string, type: number, from: Query): Promise<Message> => {
         const d = this.byLabel.get(from.server) ?? this.listeners[0]!.dispatcher;
         return d.resolve(name, type, from);

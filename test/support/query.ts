@@ -1,9 +1,10 @@
 /** Test helpers: build real Query objects without a socket, capturing what the chain writes. */
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import type { Message } from '../../lib/dns/message.js';
 import { CLASS, FLAG } from '../../lib/dns/constants.js';
 import type { Directive } from '../../lib/corefile/types.js';
-import type { Handler, PluginEnv, Readiness } from '../../lib/plugin.js';
+import type { Handler, PluginEnv, QueryObserver, Readiness } from '../../lib/plugin.js';
 import { Query, type Proto, type ReplySink } from '../../lib/query.js';
 
 /** A sink that keeps the last wire reply. */
@@ -64,11 +65,13 @@ export class NextRecorder implements Handler {
 export function testEnv(zones: string[] = ['.'], resolver?: (name: string, type: number) => Message | Promise<Message>): PluginEnv & {
   startups: (() => void | Promise<void>)[];
   shutdowns: (() => void | Promise<void>)[];
-  readiness: Readiness[];
+  readinessList: Readiness[];
+  observers: QueryObserver[];
 } {
   const startups: (() => void | Promise<void>)[] = [];
   const shutdowns: (() => void | Promise<void>)[] = [];
   const readiness: Readiness[] = [];
+  const observers: QueryObserver[] = [];
   return {
     log: pino({ level: 'silent' }),
     keys: zones.map((zone) => ({ scheme: 'dns', zone, port: 53 })),
@@ -76,6 +79,10 @@ export function testEnv(zones: string[] = ['.'], resolver?: (name: string, type:
     onStartup: (fn) => void startups.push(fn),
     onShutdown: (fn) => void shutdowns.push(fn),
     addReadiness: (r) => void readiness.push(r),
+    readiness: () => readiness,
+    metrics: new Registry(),
+    observe: (o) => void observers.push(o),
+    panics: () => 0,
     resolve: async (name, type, from) => {
       if (resolver) return resolver(name, type);
       const { q } = makeQuery(name, type, { depth: from.depth + 1 });
@@ -83,7 +90,8 @@ export function testEnv(zones: string[] = ['.'], resolver?: (name: string, type:
     },
     startups,
     shutdowns,
-    readiness,
+    readinessList: readiness,
+    observers,
   };
 }
 

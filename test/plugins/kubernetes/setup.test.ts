@@ -218,15 +218,15 @@ t.test('build: a fixture-backed zone, startup, readiness, shutdown', async (t) =
   const env = testEnv(['cluster.local.']);
   const h = kubernetes.build(c, null, env)!;
   t.equal(h.name, 'kubernetes');
-  t.equal(env.readiness.length, 1);
-  t.equal(env.readiness[0]!.name, 'kubernetes');
-  t.notOk(env.readiness[0]!.ready(), 'not ready before startup');
+  t.equal(env.readinessList.length, 1);
+  t.equal(env.readinessList[0]!.name, 'kubernetes');
+  t.notOk(env.readinessList[0]!.ready(), 'not ready before startup');
   const before = await ask(h, 'web.default.svc.cluster.local.', 'A');
   t.equal(before.rcode, 'SERVFAIL', 'unsynced: a name error is SERVFAIL');
   t.equal(before.authority.length, 1, 'with the SOA');
 
   for (const fn of env.startups) await fn();
-  t.ok(env.readiness[0]!.ready(), 'ready after the first load');
+  t.ok(env.readinessList[0]!.ready(), 'ready after the first load');
   const a = await ask(h, 'web.default.svc.cluster.local.', 'A');
   t.strictSame(a.answer, ['web.default.svc.cluster.local.\t5\tIN\tA\t10.96.0.20']);
   const ns = await ask(h, 'cluster.local.', 'NS');
