@@ -14,6 +14,7 @@ import type { Snapshot } from '../../lib/kube/types.js';
 import type { Handler } from '../../lib/plugin.js';
 import { KubernetesHandler } from '../../lib/plugins/kubernetes/handler.js';
 import { parse } from '../../lib/plugins/kubernetes/setup.js';
+import { handlerOptionsOf, zoneOptionsOf } from '../../lib/plugins/kubernetes/index.js';
 import { ClusterZone } from '../../lib/zone/cluster-zone.js';
 import { modelOf, standardCluster } from './k8s-objects.js';
 import { dir, makeQuery, NextRecorder, testEnv, type QueryOpts } from './query.js';
@@ -54,15 +55,7 @@ export function k8s(setup: K8sSetup = {}): K8sRig {
   const d = dir('kubernetes', setup.args ?? ['cluster.local'], setup.options ?? null);
   const cfg = parse(d, { zones: ['.'], keys: [] });
   const model = modelOf(setup.cluster ?? standardCluster());
-  const zone = new ClusterZone(model, {
-    namespaces: cfg.namespaces,
-    namespaceSelector: cfg.namespaceSelector,
-    labelSelector: cfg.labelSelector,
-    endpointPodNames: cfg.endpointPodNames,
-    noEndpoints: cfg.noEndpoints,
-    podsVerified: cfg.pods === 'verified',
-    now: () => NOW_MS,
-  });
+  const zone = new ClusterZone(model, { ...zoneOptionsOf(cfg), now: () => NOW_MS });
   const resolved: { name: string; type: number }[] = [];
   const env = testEnv(cfg.zones, async (name, type) => {
     resolved.push({ name, type });
@@ -72,15 +65,7 @@ export function k8s(setup: K8sSetup = {}): K8sRig {
   const next = new NextRecorder();
   const synced = { value: setup.synced ?? true };
   const handler = new KubernetesHandler(
-    {
-      zones: cfg.zones,
-      primaryZone: cfg.primaryZone,
-      ttl: cfg.ttl,
-      pods: cfg.pods,
-      ignoreEmptyService: cfg.ignoreEmptyService,
-      fallthrough: cfg.fallthrough,
-      localIPs: setup.localIPs ?? ['10.244.0.10'],
-    },
+    handlerOptionsOf(cfg, setup.localIPs ?? ['10.244.0.10']),
     zone,
     setup.next === undefined ? next : setup.next,
     env,

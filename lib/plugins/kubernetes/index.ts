@@ -9,7 +9,8 @@ import { ClusterModel } from '../../kube/model.js';
 import type { ClusterSource } from '../../kube/types.js';
 import type { PluginDef, PluginEnv } from '../../plugin.js';
 import { ClusterZone } from '../../zone/cluster-zone.js';
-import { KubernetesHandler } from './handler.js';
+import { KubernetesHandler, type HandlerOptions } from './handler.js';
+import type { ZoneOptions } from '../../zone/cluster-zone.js';
 import { parse, type KubernetesConfig } from './setup.js';
 
 /** The message build() fails with when no `fixture` is configured. */
@@ -59,6 +60,31 @@ async function startSource(source: ClusterSource, model: ClusterModel, timeoutMs
   }
 }
 
+/** The zone's share of the plugin config. */
+export function zoneOptionsOf(cfg: KubernetesConfig): ZoneOptions {
+  return {
+    namespaces: cfg.namespaces,
+    namespaceSelector: cfg.namespaceSelector,
+    labelSelector: cfg.labelSelector,
+    endpointPodNames: cfg.endpointPodNames,
+    noEndpoints: cfg.noEndpoints,
+    podsVerified: cfg.pods === 'verified',
+  };
+}
+
+/** The handler's share of the plugin config; `localIPs` are the addresses NS records point at. */
+export function handlerOptionsOf(cfg: KubernetesConfig, localIPs: readonly string[]): HandlerOptions {
+  return {
+    zones: cfg.zones,
+    primaryZone: cfg.primaryZone,
+    ttl: cfg.ttl,
+    pods: cfg.pods,
+    ignoreEmptyService: cfg.ignoreEmptyService,
+    fallthrough: cfg.fallthrough,
+    localIPs,
+  };
+}
+
 /** The `kubernetes` plugin definition. */
 export const kubernetes: PluginDef<KubernetesConfig> = {
   name: 'kubernetes',
@@ -70,30 +96,9 @@ export const kubernetes: PluginDef<KubernetesConfig> = {
       env.log.warn(`Multiple endpoints have been deprecated, only the first specified endpoint '${cfg.endpoints[0]}' is used`);
     }
     const model = new ClusterModel({ log: env.log });
-    const zone = new ClusterZone(model, {
-      namespaces: cfg.namespaces,
-      namespaceSelector: cfg.namespaceSelector,
-      labelSelector: cfg.labelSelector,
-      endpointPodNames: cfg.endpointPodNames,
-      noEndpoints: cfg.noEndpoints,
-      podsVerified: cfg.pods === 'verified',
-    });
+    const zone = new ClusterZone(model, zoneOptionsOf(cfg));
     const source: ClusterSource = new FixtureSource({ path: cfg.fixture, log: env.log });
-    const handler = new KubernetesHandler(
-      {
-        zones: cfg.zones,
-        primaryZone: cfg.primaryZone,
-        ttl: cfg.ttl,
-        pods: cfg.pods,
-        ignoreEmptyService: cfg.ignoreEmptyService,
-        fallthrough: cfg.fallthrough,
-        localIPs: cfg.localIPs ?? localAddresses(),
-      },
-      zone,
-      next,
-      env,
-      () => source.synced,
-    );
+    const handler = new KubernetesHandler(handlerOptionsOf(cfg, cfg.localIPs ?? localAddresses()), zone, next, env, () => source.synced);
     env.onStartup(() => startSource(source, model, cfg.startupTimeoutMs, env));
     env.onShutdown(async () => {
       await source.stop();
