@@ -23,6 +23,8 @@ export interface StartOptions {
   log?: Logger;
   /** Environment for `{$VAR}` substitution. */
   env?: NodeJS.ProcessEnv;
+  /** How a fatal plugin error ends the process (default process.exit); tests observe it instead. */
+  exit?: (code: number) => void;
 }
 
 /** A started instance. */
@@ -51,7 +53,7 @@ export async function start(opts: StartOptions = {}): Promise<Instance> {
   const log = opts.log ?? createLogger();
   const { blocks, source } = loadBlocks(opts);
   const plan = planServers(blocks, opts.port ?? DEFAULT_PORT);
-  const server = new DnsServer(plan, log);
+  const server = new DnsServer(plan, log, opts.exit);
   let addresses: BoundAddress[];
   try {
     addresses = await server.start();

@@ -59,6 +59,16 @@ export interface PluginEnv {
   readonly metrics: Registry;
   /** Be told about every answered query of every listener (metrics). Observers must be cheap and never throw. */
   observe(o: QueryObserver): void;
+  /**
+   * Run once the block's listeners are bound, with their addresses ('' host = every address); not awaited
+   * (loop's self-query runs from here).
+   */
+  onListening(fn: (bound: readonly { host: string; port: number }[]) => void): void;
+  /**
+   * Stop the process because continuing would be wrong (loop detected): logs at fatal level and exits 1. Tests
+   * replace the exit.
+   */
+  fatal(msg: string): void;
   /** Server-wide counters plugins export: chains that threw (coredns_panics_total). */
   panics(): number;
   /**

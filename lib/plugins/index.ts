@@ -7,6 +7,7 @@ import { bind } from './bind/index.js';
 import { errors } from './errors/index.js';
 import { kubernetes } from './kubernetes/index.js';
 import { log } from './log/index.js';
+import { loop } from './loop/index.js';
 import { whoami } from './whoami/index.js';
 
 // PluginDef is invariant in its config type; the registry only hands each def its own parse() output.
@@ -15,5 +16,5 @@ type AnyPluginDef = PluginDef<any>;
 
 /** Every shipped plugin, keyed by its directive name. */
 export const PLUGINS: ReadonlyMap<string, AnyPluginDef> = new Map<string, AnyPluginDef>(
-  [bind, errors, kubernetes, log, whoami].map((p) => [p.name, p]),
+  [bind, errors, kubernetes, log, loop, whoami].map((p) => [p.name, p]),
 );

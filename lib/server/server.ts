@@ -38,6 +38,8 @@ export class DnsServer {
   private readonly plan: ServerPlan;
   private readonly startups: Hook[] = [];
   private readonly shutdowns: Hook[] = [];
+  private readonly listening: Array<{ block: BlockPlan; fn: (bound: readonly BoundAddress[]) => void }> = [];
+  private readonly exit: (code: number) => void;
   private readonly observers: QueryObserver[] = [];
   /** Every readiness reporter registered by plugins (read by `ready`). */
   readonly readiness: Readiness[] = [];
@@ -48,9 +50,10 @@ export class DnsServer {
   private stopped = false;
 
   /** Builds every chain (plugins' build() runs here); throws when a plugin cannot be built. */
-  constructor(plan: ServerPlan, log: Logger) {
+  constructor(plan: ServerPlan, log: Logger, exit: (code: number) => void = (code) => process.exit(code)) {
     this.plan = plan;
     this.log = log;
+    this.exit = exit;
     const routed = new Map<BlockPlan, RoutedBlock>();
     for (const block of plan.blocks) {
       const chain = buildChain(block, (name) => this.envFor(block, name));
@@ -78,6 +81,14 @@ export class DnsServer {
       l.dispatcher.label = listenerLabel(l.host, l.port);
       this.byLabel.set(l.dispatcher.label, l.dispatcher);
       bound.push({ host: l.host, port: l.port, label: l.dispatcher.label });
+    }
+    for (const { block, fn } of this.listening) {
+      const mine = this.plan.listeners.flatMap((lp, i) => ([...lp.zones.values()].includes(block) ? [bound[i]!] : []));
+      try {
+        fn(mine);
+      } catch (err) {
+        this.log.error({ err }, 'listening hook failed');
+      }
     }
     return bound;
   }
@@ -116,6 +127,11 @@ export class DnsServer {
       metrics: this.metrics,
       observe: (o) => this.observe(o),
       panics: () => this.panics,
+      onListening: (fn) => void this.listening.push({ block, fn }),
+      fatal: (msg) => {
+        this.log.child({ plugin }).fatal(msg);
+        this.exit(1);
+      },
       resolve: (name: string, type: number, from: Query): Promise<Message> => {
         const d = this.byLabel.get(from.server) ?? this.listeners[0]!.dispatcher;
         return d.resolve(name, type, from);

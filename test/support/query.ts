@@ -83,6 +83,10 @@ export function testEnv(zones: string[] = ['.'], resolver?: (name: string, type:
     metrics: new Registry(),
     observe: (o) => void observers.push(o),
     panics: () => 0,
+    onListening: () => undefined,
+    fatal: (msg) => {
+      throw new Error(`fatal: ${msg}`);
+    },
     resolve: async (name, type, from) => {
       if (resolver) return resolver(name, type);
       const { q } = makeQuery(name, type, { depth: from.depth + 1 });

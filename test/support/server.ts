@@ -12,7 +12,7 @@ export interface Started {
 }
 
 /** Start clusterdns from `corefile` (use `:0` ports; `{$VAR}` from `env`). `file` is where the Corefile "lives" for relative paths. */
-export async function startServer(corefile: string, opts: { file?: string; env?: NodeJS.ProcessEnv; level?: string } = {}): Promise<Started> {
+export async function startServer(corefile: string, opts: { file?: string; env?: NodeJS.ProcessEnv; level?: string; exit?: (code: number) => void } = {}): Promise<Started> {
   const logs: Array<Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -21,6 +21,8 @@ export async function startServer(corefile: string, opts: { file?: string; env?:
     },
   });
   const log = pino({ level: opts.level ?? 'info', base: undefined }, stream);
-  const inst = await start({ text: corefile, file: opts.file ?? 'Corefile', log, env: opts.env ?? {} });
+  const inst = await start({ text: corefile, file: opts.file ?? 'Corefile', log, env: opts.env ?? {}, exit: opts.exit ?? ((code) => {
+    throw new Error(`server asked to exit with ${code}`);
+  }) });
   return { inst, port: inst.addresses[0]!.port, logs, stop: () => inst.stop() };
 }

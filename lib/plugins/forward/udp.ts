@@ -66,7 +66,8 @@ export class UdpChannel {
             if (err) this.settle(id, new ExchangeError(`write udp ${this.local}->${this.to.label}: ${err.message}`));
           });
         },
-        (err: Error) => this.settle(id, new ExchangeError(`dial udp ${this.to.label}: ${err.message}`)),
+        // drop() has already failed every pending exchange with the dial error.
+        () => undefined,
       );
     });
   }
@@ -94,8 +95,8 @@ export class UdpChannel {
       if (this.source !== null) sock.bind({ address: this.source, port: 0 }, connect);
       else connect();
     });
-    this.ready.catch(() => {
-      if (this.sock === sock) this.drop(undefined);
+    this.ready.catch((err: Error) => {
+      if (this.sock === sock) this.drop(new ExchangeError(`dial udp ${this.to.label}: ${err.message}`));
     });
     sock.on('message', (msg) => this.onMessage(msg));
     sock.on('error', (err) => {
@@ -122,8 +123,8 @@ export class UdpChannel {
     p.reject(err);
   }
 
-  // Forget the socket (a new one is opened on next use) and fail its exchanges with `err` when given.
-  private drop(err: Error | undefined): void {
+  // Forget the socket (a new one is opened on next use) and fail its exchanges with `err`.
+  private drop(err: Error): void {
     const sock = this.sock;
     this.sock = undefined;
     this.ready = undefined;
@@ -137,7 +138,7 @@ export class UdpChannel {
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
       clearTimeout(p.timer);
-      p.reject(err ?? new ExchangeError(`dial udp ${this.to.label}: socket closed`));
+      p.reject(err);
     }
   }
 }

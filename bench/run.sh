@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# Use: bench/run.sh [-l SECS] [-s SERVICES] [-e ENDPOINTS] [-n EDITS] [-m "MIX ..."] [-p] [-o OUTDIR]
+#   (npm run bench -- -l 5)
+#
+# The clusterdns benchmark harness (issue 5). On 127.0.0.1 only, every step bounded:
+#   1. installs dnsperf if missing (apt-get when root, otherwise says how);
+#   2. generates the fixture cluster (bench/gen-cluster.mjs), cached under ~/.cache/clusterdns/bench by size;
+#   3. runs the fixed-response ceiling (bench/responder.mjs) under dnsperf;
+#   4. starts clusterdns pinned to cpu0 on a Corefile holding only the kubernetes plugin, records the initial sync
+#      time (start to first answer; start to the "fixture loaded" log) and VmRSS after sync;
+#   5. runs dnsperf pinned to cpu1 (-c 1 -q 100, -l SECS) for each query mix, then the ceiling again;
+#   6. with -p, profiles the clusterip-a mix (bench/prof-hook.mjs, load window only) and prints the top self times;
+#   7. measures programming latency: EDITS rewrites of one EndpointSlice in a small separate fixture directory, each
+#      timed from the file rename until a query returns the new address (includes the fixture watcher's debounce);
+#   8. prints the results as markdown (bench/report.mjs) and leaves raw outputs in OUTDIR.
+#
+# Options:
+#   -l SECS       dnsperf run length per mix (default 10)
+#   -s SERVICES   Services in the generated cluster (default 10000)
+#   -e ENDPOINTS  endpoints in the generated cluster (default 150000)
+#   -n EDITS      programming-latency edits (default 50; 0 skips)
+#   -m "MIX ..."  query mixes (default: clusterip-a headless-a endpoint-a srv ptr aaaa-nodata nxdomain-search)
+#   -p            also take a CPU profile of the clusterip-a mix
+#   -o OUTDIR     where raw outputs go (default $TMPDIR/clusterdns-bench/<timestamp>)
+# Environment: CLUSTERDNS_PORT (15353), CEILING_PORT (15400), PROG_PORT (15354), SERVER_CPU (0), CLIENT_CPU (1).
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH=$ROOT/bench
+SECS=10 SERVICES=10000 ENDPOINTS=150000 EDITS=50 PROFILE=0 OUT=""
+MIXES="clusterip-a headless-a endpoint-a srv ptr aaaa-nodata nxdomain-search"
+while getopts "l:s:e:n:m:po:h" opt; do
+  case $opt in
+    l) SECS=$OPTARG ;;
+    s) SERVICES=$OPTARG ;;
+    e) ENDPOINTS=$OPTARG ;;
+    n) EDITS=$OPTARG ;;
+    m) MIXES=$OPTARG ;;
+    p) PROFILE=1 ;;
+    o) OUT=$OPTARG ;;
+    *) sed -n '2,/^set -u/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 2 ;;
+  esac
+done
+CD_PORT=${CLUSTERDNS_PORT:-15353}
+CEIL_PORT=${CEILING_PORT:-15400}
+PROG_PORT=${PROG_PORT:-15354}
+SRV_CPU=${SERVER_CPU:-0}
+CLI_CPU=${CLIENT_CPU:-1}
+OUT=${OUT:-${TMPDIR:-/tmp}/clusterdns-bench/$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$OUT"
+FACTS=$OUT/facts.txt
+: >"$FACTS"
+fact() { echo "$1=$2" >>"$FACTS"; }
+log() { echo "[bench] $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# ---- children: everything started here is killed on exit ----
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stop() { # stop one child we started, politely, then for sure
+  local pid=$1 i
+  kill "$pid" 2>/dev/null || return 0
+  for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  return 0
+}
+
+port_busy() { ss -Hlun "sport = :$1" 2>/dev/null | grep -q .; }
+
+# ---- 1. tools ----
+if ! command -v dnsperf >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing dnsperf"
+    { apt-get install -y dnsperf || { apt-get update && apt-get install -y dnsperf; }; } >"$OUT/apt.log" 2>&1 ||
+      die "apt-get install dnsperf failed, see $OUT/apt.log"
+  else
+    die "dnsperf is missing: install it (Debian/Ubuntu: sudo apt-get install -y dnsperf; Fedora: dnf install dnsperf), then rerun"
+  fi
+fi
+for t in taskset ss node; do command -v $t >/dev/null || die "$t is missing"; done
+[ -f "$ROOT/dist/bin/clusterdns.js" ] || die "dist/bin/clusterdns.js is missing: run npm run build (npm run bench does)"
+for p in $CD_PORT $CEIL_PORT $PROG_PORT; do port_busy "$p" && die "UDP port $p is already in use (set CLUSTERDNS_PORT / CEILING_PORT / PROG_PORT)"; done
+[ "$(nproc)" -ge 2 ] || log "warning: fewer than 2 CPUs, server and client will share a core"
+
+# ---- 2. cluster ----
+GEN_HASH=$(sha1sum "$BENCH/gen-cluster.mjs" | cut -c1-10)
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/clusterdns/bench/s$SERVICES-e$ENDPOINTS-$GEN_HASH
+if [ ! -f "$CACHE/meta.json" ]; then
+  log "generating $SERVICES services / $ENDPOINTS endpoints into $CACHE"
+  rm -rf "$CACHE.tmp"
+  node "$BENCH/gen-cluster.mjs" --services "$SERVICES" --endpoints "$ENDPOINTS" --out "$CACHE.tmp" >"$OUT/gen.log" ||
+    die "gen-cluster failed, see $OUT/gen.log"
+  rm -rf "$CACHE" && mv "$CACHE.tmp" "$CACHE"
+fi
+cp "$CACHE/meta.json" "$OUT/cluster-meta.json"
+fact cluster_dir "$CACHE"
+fact cluster_json_bytes "$(stat -c %s "$CACHE/cluster/cluster.json")"
+PROBE_NAME=$(node -e 'const m=require(process.argv[1]); console.log(m.probe.name)' "$CACHE/meta.json")
+PROBE_IP=$(node -e 'const m=require(process.argv[1]); console.log(m.probe.answer)' "$CACHE/meta.json")
+
+# ---- machine ----
+fact nproc "$(nproc)"
+fact cpu_model "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+fact node_version "$(node --version)"
+fact dnsperf_version "$(dnsperf -h 2>&1 | grep -m1 -o 'version [0-9.]*' || echo unknown)"
+fact kernel "$(uname -r)"
+fact mem_total_kb "$(awk '/MemTotal/{print $2}' /proc/meminfo)"
+fact secs "$SECS"
+fact command "bench/run.sh $*"
+
+# ---- helpers ----
+sys_busy() { awk '/^cpu /{printf "%d %d", $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat; }
+wait_quiet() { # the box is shared: wait (at most 15 s) for a 1 s window with < 15% of all CPUs busy
+  local a b i
+  for i in $(seq 15); do
+    a=($(sys_busy)); sleep 1; b=($(sys_busy))
+    awk -v db=$((b[0] - a[0])) -v di=$((b[1] - a[1])) 'BEGIN{exit !(db * 100 < 15 * (db + di))}' && return 0
+  done
+  log "warning: the machine never went quiet; numbers may be noisy"
+}
+cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null; }
+
+run_dnsperf() { # $1 label, $2 port, $3 query file, $4 server pid: dnsperf pinned to the client CPU, server CPU% recorded
+  local label=$1 port=$2 qf=$3 spid=$4 c0 c1 t0 t1
+  wait_quiet
+  # with -p, the profiler runs only while dnsperf does (bench/prof-hook.mjs toggles on SIGUSR2)
+  [ -n "${PROF_PID:-}" ] && kill -USR2 "$PROF_PID"
+  c0=$(cpu_ticks "$spid"); t0=$(date +%s%N)
+  timeout $((SECS + 30)) taskset -c "$CLI_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$qf" -l "$SECS" -c 1 -q 100 \
+    >"$OUT/dnsperf-$label.txt" 2>&1
+  c1=$(cpu_ticks "$spid"); t1=$(date +%s%N)
+  [ -n "${PROF_PID:-}" ] && kill -USR2 "$PROF_PID"
+  # clock ticks are 1/100 s, so ticks per second of wall time is the percent of one core
+  awk -v d=$((c1 - c0)) -v ns=$((t1 - t0)) 'BEGIN{printf "%.0f\n", d / (ns / 1e9)}' >"$OUT/cpu-$label.txt"
+  log "$label: $(grep -m1 'Queries per second' "$OUT/dnsperf-$label.txt" | awk '{print $4}') QPS"
+}
+
+start_ceiling() {
+  taskset -c "$SRV_CPU" node "$BENCH/responder.mjs" "$CEIL_PORT" >"$OUT/responder.log" 2>&1 &
+  CEIL_PID=$!; PIDS+=("$CEIL_PID")
+  local i
+  for i in $(seq 100); do port_busy "$CEIL_PORT" && return 0; sleep 0.05; done
+  die "the ceiling responder did not start"
+}
+
+run_ceiling() { # $1 label
+  start_ceiling
+  run_dnsperf "$1" "$CEIL_PORT" "$CACHE/queries/clusterip-a.txt" "$CEIL_PID"
+  stop "$CEIL_PID"
+}
+
+write_corefile() { # $1 file, $2 port, $3 fixture path
+  cat >"$1" <<EOF
+.:$2 {
+    bind 127.0.0.1
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        fixture $3
+    }
+}
+EOF
+}
+
+start_clusterdns() { # $1 corefile, $2 log, $3 port, $4 probe name, $5 probe ip; sets CD_PID, SYNC_MS; extra env via CD_NODE_ARGS
+  local t0 t1
+  t0=$(date +%s%3N)
+  # taskset execs node, so $! is the node process itself (its /proc status is the server's).
+  taskset -c "$SRV_CPU" node ${CD_NODE_ARGS:-} "$ROOT/dist/bin/clusterdns.js" -conf "$1" >"$2" 2>&1 &
+  CD_PID=$!; PIDS+=("$CD_PID")
+  t1=$(node "$BENCH/probe.mjs" wait "$3" "$4" A "$5" 180000) || { tail -5 "$2" >&2; die "clusterdns did not answer $4 within 180 s"; }
+  SYNC_MS=$((t1 - t0))
+  LOADED_MS=""
+  local when
+  when=$(grep -m1 '"msg":"fixture loaded"' "$2" | sed -E 's/.*"time":"([^"]+)".*/\1/')
+  [ -n "$when" ] && LOADED_MS=$(($(date -d "$when" +%s%3N) - t0))
+  return 0
+}
+
+# ---- 3. ceiling (before) ----
+log "results in $OUT"
+log "ceiling (fixed-response responder), ${SECS}s"
+run_ceiling ceiling-before
+
+# ---- 4. clusterdns on the big cluster ----
+write_corefile "$OUT/Corefile" "$CD_PORT" "$CACHE/cluster"
+log "starting clusterdns on $SERVICES services / $ENDPOINTS endpoints"
+start_clusterdns "$OUT/Corefile" "$OUT/clusterdns.log" "$CD_PORT" "$PROBE_NAME" "$PROBE_IP"
+fact sync_first_answer_ms "$SYNC_MS"
+fact sync_fixture_loaded_ms "${LOADED_MS:-}"
+sleep 1 # let the post-load garbage settle into what a steady server holds
+fact rss_after_sync_kb "$(status_kb "$CD_PID" VmRSS)"
+fact hwm_after_sync_kb "$(status_kb "$CD_PID" VmHWM)"
+log "synced: first answer after ${SYNC_MS} ms, RSS $(status_kb "$CD_PID" VmRSS) kB"
+
+# ---- 5. mixes ----
+for mix in $MIXES; do
+  [ -f "$CACHE/queries/$mix.txt" ] || { log "no query file for mix $mix, skipped"; continue; }
+  run_dnsperf "$mix" "$CD_PORT" "$CACHE/queries/$mix.txt" "$CD_PID"
+done
+fact rss_after_load_kb "$(status_kb "$CD_PID" VmRSS)"
+fact hwm_after_load_kb "$(status_kb "$CD_PID" VmHWM)"
+stop "$CD_PID"
+
+log "ceiling again"
+run_ceiling ceiling-after
+
+# ---- 6. profile ----
+if [ "$PROFILE" = 1 ]; then
+  log "profiling the clusterip-a mix"
+  export BENCH_PROF_FILE=$OUT/clusterip-a.cpuprofile
+  CD_NODE_ARGS="--import $BENCH/prof-hook.mjs" start_clusterdns "$OUT/Corefile" "$OUT/clusterdns-prof.log" "$CD_PORT" "$PROBE_NAME" "$PROBE_IP"
+  PROF_PID=$CD_PID run_dnsperf clusterip-a-profiled "$CD_PORT" "$CACHE/queries/clusterip-a.txt" "$CD_PID"
+  for i in $(seq 100); do [ -s "$BENCH_PROF_FILE" ] && break; sleep 0.1; done
+  sleep 0.5
+  stop "$CD_PID"
+  if [ -s "$BENCH_PROF_FILE" ]; then
+    (cd "$ROOT" && node "$BENCH/profile-top.mjs" "$BENCH_PROF_FILE" 25) >"$OUT/profile-top.md"
+  else
+    log "warning: no profile written"
+  fi
+fi
+
+# ---- 7. programming latency ----
+if [ "$EDITS" -gt 0 ]; then
+  log "programming latency: $EDITS EndpointSlice edits"
+  node "$BENCH/probe.mjs" prog-fixture "$OUT/prog" >/dev/null
+  write_corefile "$OUT/Corefile-prog" "$PROG_PORT" "$OUT/prog"
+  start_clusterdns "$OUT/Corefile-prog" "$OUT/clusterdns-prog.log" "$PROG_PORT" prog.bench.svc.cluster.local 10.250.0.1
+  node "$BENCH/probe.mjs" prog "$PROG_PORT" "$OUT/prog" "$EDITS" >"$OUT/prog.json" || log "warning: some edits were never seen"
+  stop "$CD_PID"
+fi
+
+# ---- 8. report ----
+node "$BENCH/report.mjs" "$OUT" | tee "$OUT/report.md"

@@ -1,0 +1,315 @@
+/**
+ * cache: answers repeated questions from a success and a denial cache, and stores what the rest of the chain
+ * answers (CoreDNS plugin/cache handler.go and cache.go). Misses register a reply hook, so the cache sees the
+ * reply just before it is written, stores a copy and rewrites its TTLs.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import { FLAG, RCODE } from '../../dns/constants.js';
+import type { Message } from '../../dns/message.js';
+import { isSubdomain } from '../../dns/name.js';
+import type { Handler, Served } from '../../plugin.js';
+import { Query, type ReplyHook, type ReplySink } from '../../query.js';
+import { KIND, type Kind, clampTtl, classify, isCacheable, isDenial, minimalTtl } from './classify.js';
+import { type Item, newItem, remainingTtl, replyFrom, withTtl } from './item.js';
+import { type CacheConfig, effectiveCapacity } from './setup.js';
+
+/** Counters for the `coredns_cache_*` metrics. */
+export interface CacheStats {
+  entries: { success: number; denial: number };
+  requests: number;
+  hits: { success: number; denial: number };
+  misses: number;
+  prefetches: number;
+  drops: number;
+  servedStale: number;
+  evictions: { success: number; denial: number };
+}
+
+/** Test and wiring hooks that are not Corefile options. */
+export interface CacheOptions {
+  /** Clock in milliseconds (monotonic); tests pass a fake one. Defaults to performance.now(). */
+  now?: () => number;
+  log?: Logger;
+}
+
+/** At most this many background refreshes run at once; more are skipped (the entry is still served). */
+const MAX_BACKGROUND = 64;
+
+/** Where internal refresh queries "send" their reply: nowhere, the cache hook has already stored it. */
+const NO_SINK: ReplySink = { send() {} };
+
+type Mode = 'client' | 'prefetch' | 'verify';
+
+// One hook object per mode, made once per handler: no closure per query.
+class StoreHook implements ReplyHook {
+  constructor(
+    private readonly cache: CacheHandler,
+    private readonly mode: Mode,
+  ) {}
+  onReply(q: Query, m: Message): Message {
+    return this.cache.onReply(q, m, this.mode);
+  }
+}
+
+export class CacheHandler implements Handler {
+  readonly name = 'cache';
+  private readonly next: Handler;
+  private readonly cfg: CacheConfig;
+  private readonly now: () => number;
+  private readonly log: Logger | undefined;
+  private readonly success: LRUCache<string, Item>;
+  private readonly denial: LRUCache<string, Item>;
+  private readonly staleSec: number;
+  private readonly clientHook = new StoreHook(this, 'client');
+  private readonly prefetchHook = new StoreHook(this, 'prefetch');
+  private readonly verifyHook = new StoreHook(this, 'verify');
+  /** Keys with a background refresh in flight (one at a time per key). */
+  private readonly inflight = new Set<string>();
+  private readonly pending = new Set<Promise<void>>();
+  private readonly counters = {
+    requests: 0,
+    hitsSuccess: 0,
+    hitsDenial: 0,
+    misses: 0,
+    prefetches: 0,
+    drops: 0,
+    servedStale: 0,
+    evictSuccess: 0,
+    evictDenial: 0,
+  };
+
+  constructor(cfg: CacheConfig, next: Handler, opts: CacheOptions = {}) {
+    this.cfg = cfg;
+    this.next = next;
+    this.now = opts.now ?? (() => performance.now());
+    this.log = opts.log;
+    // Expiry is computed from the stored time, not by lru-cache's TTL, so hits can count TTLs down and serve_stale
+    // can serve past expiry; lru-cache only bounds the size.
+    this.success = new LRUCache<string, Item>({
+      max: effectiveCapacity(cfg.success.capacity),
+      dispose: (_v, _k, reason) => {
+        if (reason === 'evict') this.counters.evictSuccess++;
+      },
+    });
+    this.denial = new LRUCache<string, Item>({
+      max: effectiveCapacity(cfg.denial.capacity),
+      dispose: (_v, _k, reason) => {
+        if (reason === 'evict') this.counters.evictDenial++;
+      },
+    });
+    this.staleSec = Math.trunc(cfg.staleMs / 1000);
+  }
+
+  serve(q: Query): Served {
+    if (!inZones(q.name, this.cfg.zones)) return this.next.serve(q);
+    const now = this.now();
+    const key = keyOf(q);
+    const it = this.lookup(key, now);
+    if (it === undefined) {
+      q.addHook(this.clientHook);
+      return this.next.serve(q);
+    }
+    const ttl = remainingTtl(it, now);
+    if (ttl <= 0) {
+      // serve_stale (CoreDNS handler.go): `verify` asks the chain first; `immediate` answers with TTL 0 and
+      // refreshes in the background.
+      if (this.cfg.staleVerify) return this.verifyStale(q, it);
+      this.counters.servedStale++;
+      this.refresh(q, key, it, now);
+      return q.reply(replyFrom(q, it, 0), this.name);
+    }
+    if (this.shouldPrefetch(it, now, ttl)) this.refresh(q, key, it, now);
+    return q.reply(replyFrom(q, it, this.cfg.keepTtl ? it.origTtl : ttl), this.name);
+  }
+
+  /**
+   * The reply hook: classify the reply, store a copy when it is cacheable, and hand on a copy whose record TTLs are
+   * all the cache duration (CoreDNS ResponseWriter.WriteMsg). Public for the hook objects only.
+   */
+  onReply(q: Query, m: Message, mode: Mode): Message {
+    const kind = classify(m);
+    const ttl = this.durationSec(m, kind);
+    // verify mode: only a NOERROR or NXDOMAIN refresh replaces the stale entry (CoreDNS verifyStaleResponseWriter).
+    const rcode = m.flags & 0xf;
+    const usable = mode !== 'verify' || rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN;
+    if (usable && ttl > 0 && isCacheable(m, kind)) {
+      if (questionMatches(q, m)) this.store(q, m, kind, ttl, mode === 'prefetch');
+      else this.counters.drops++;
+    }
+    if (mode === 'prefetch') return m;
+    const out: Message = {
+      ...m,
+      answer: withTtl(m.answer, ttl),
+      authority: withTtl(m.authority, ttl),
+      additional: withTtl(m.additional, ttl),
+    };
+    // RFC 6840 §5.7-5.8: keep AD only for clients that asked for DNSSEC (DO) or set AD themselves.
+    if (!q.do && (q.req.flags & FLAG.AD) === 0) out.flags &= ~FLAG.AD;
+    return out;
+  }
+
+  /** Remove every entry (both caches, all types, DO and CD variants) for the lower-cased name `name`. */
+  purge(name: string): void {
+    this.removeWhere((it) => it.name === name);
+  }
+
+  /** Remove every entry for `zone` (lower case, absolute) and all names below it. */
+  purgeSuffix(zone: string): void {
+    this.removeWhere((it) => isSubdomain(it.name, zone));
+  }
+
+  /** A snapshot of the counters and the current entry counts. */
+  get stats(): CacheStats {
+    const c = this.counters;
+    return {
+      entries: { success: this.success.size, denial: this.denial.size },
+      requests: c.requests,
+      hits: { success: c.hitsSuccess, denial: c.hitsDenial },
+      misses: c.misses,
+      prefetches: c.prefetches,
+      drops: c.drops,
+      servedStale: c.servedStale,
+      evictions: { success: c.evictSuccess, denial: c.evictDenial },
+    };
+  }
+
+  /** Resolves once no background refresh is running (tests, shutdown). */
+  async whenIdle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  // CoreDNS getIfNotStale: denial first, so a cached SERVFAIL or NXDOMAIN is seen before an older positive entry;
+  // an entry counts while fresh, or while expired for less than the serve_stale window.
+  private lookup(key: string, now: number): Item | undefined {
+    this.counters.requests++;
+    const n = this.denial.get(key);
+    if (n !== undefined && this.usable(n, now)) {
+      this.counters.hitsDenial++;
+      return n;
+    }
+    const p = this.success.get(key);
+    if (p !== undefined && this.usable(p, now)) {
+      this.counters.hitsSuccess++;
+      return p;
+    }
+    this.counters.misses++;
+    return undefined;
+  }
+
+  private usable(it: Item, now: number): boolean {
+    const ttl = remainingTtl(it, now);
+    return ttl > 0 || (this.staleSec > 0 && -ttl < this.staleSec);
+  }
+
+  // CoreDNS cache.go WriteMsg: NXDOMAIN/NODATA use the denial bounds, SERVFAIL the servfail duration, the rest
+  // the success bounds.
+  private durationSec(m: Message, kind: Kind): number {
+    if (kind === KIND.NXDOMAIN || kind === KIND.NODATA) {
+      return clampTtl(minimalTtl(m, kind), this.cfg.denial.minTtl, this.cfg.denial.maxTtl);
+    }
+    if (kind === KIND.SERVERERROR) return Math.trunc(this.cfg.servfailMs / 1000);
+    return clampTtl(minimalTtl(m, kind), this.cfg.success.minTtl, this.cfg.success.maxTtl);
+  }
+
+  private store(q: Query, m: Message, kind: Kind, ttl: number, prefetch: boolean): void {
+    const key = keyOf(q);
+    if (isDenial(kind)) {
+      if (inZones(q.name, this.cfg.denial.disabled)) return;
+      this.denial.set(key, newItem(q.name, m, ttl, this.now()));
+      return;
+    }
+    if (inZones(q.name, this.cfg.success.disabled)) return;
+    this.success.set(key, newItem(q.name, m, ttl, this.now()));
+    // CoreDNS: a prefetch that found a positive answer retires the negative entry for the same key.
+    if (prefetch) this.denial.delete(key);
+  }
+
+  // CoreDNS shouldPrefetch: hits with no gap longer than the window are counted (pkg/freq); once there are AMOUNT of
+  // them and the TTL left is at most PERCENTAGE of the original, refresh.
+  private shouldPrefetch(it: Item, now: number, ttl: number): boolean {
+    if (this.cfg.prefetch <= 0) return false;
+    it.hits = it.lastHit < now - this.cfg.prefetchWindowMs ? 1 : it.hits + 1;
+    it.lastHit = now;
+    const threshold = Math.ceil((this.cfg.prefetchPercentage / 100) * it.origTtl);
+    return it.hits >= this.cfg.prefetch && ttl <= threshold;
+  }
+
+  // A new internal query for the same question, answered by the rest of the chain into nothing but our hook.
+  private internalQuery(q: Query, proto: 'udp' | 'tcp', hook: ReplyHook): Query {
+    const iq = new Query(q.req, q.raw, proto, q.remote, q.server, NO_SINK, undefined, q.depth);
+    iq.zone = q.zone;
+    iq.addHook(hook);
+    return iq;
+  }
+
+  // Background refresh (prefetch and serve_stale immediate), one per key and MAX_BACKGROUND in all. It runs after
+  // the current reply is written. CoreDNS uses TCP for prefetches so the reply is not truncated before storing.
+  private refresh(q: Query, key: string, it: Item, now: number): void {
+    if (this.inflight.has(key) || this.inflight.size >= MAX_BACKGROUND) return;
+    this.inflight.add(key);
+    this.counters.prefetches++;
+    const iq = this.internalQuery(q, 'tcp', this.prefetchHook);
+    const p = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.next.serve(iq))
+      .then(
+        () => {
+          // CoreDNS doPrefetch: the new entry inherits the hit count, so popular names keep being prefetched.
+          const fresh = this.denial.peek(key) ?? this.success.peek(key);
+          if (fresh !== undefined && fresh !== it) {
+            fresh.hits = it.hits;
+            fresh.lastHit = now;
+          }
+        },
+        (err: unknown) => this.log?.warn({ err }, `prefetch of ${q.name} failed`),
+      )
+      .finally(() => {
+        this.inflight.delete(key);
+        this.pending.delete(p);
+      });
+    this.pending.add(p);
+  }
+
+  // serve_stale verify: ask the chain first; a NOERROR or NXDOMAIN answer is stored and sent, anything else
+  // (SERVFAIL, a throw, nothing written) falls back to the stale entry with TTL 0.
+  private async verifyStale(q: Query, it: Item): Promise<number> {
+    const iq = this.internalQuery(q, q.proto, this.verifyHook);
+    try {
+      await this.next.serve(iq);
+    } catch (err) {
+      this.log?.warn({ err }, `serve_stale verify of ${q.name} failed`);
+    }
+    const m = iq.response;
+    if (iq.written && m !== undefined && (iq.rcode === RCODE.NOERROR || iq.rcode === RCODE.NXDOMAIN)) {
+      return q.reply(m, iq.writtenBy);
+    }
+    this.counters.servedStale++;
+    return q.reply(replyFrom(q, it, 0), this.name);
+  }
+
+  private removeWhere(pred: (it: Item) => boolean): void {
+    for (const c of [this.success, this.denial]) {
+      const drop: string[] = [];
+      for (const [k, it] of c.entries()) if (pred(it)) drop.push(k);
+      for (const k of drop) c.delete(k);
+    }
+  }
+}
+
+/** Cache key: DO and CD bits, qtype, qclass and the lower-cased qname (CoreDNS cache.go hash). */
+export function keyOf(q: Query): string {
+  const cd = (q.req.flags & FLAG.CD) !== 0;
+  return `${q.do ? 1 : 0}${cd ? 1 : 0}/${q.qtype}/${q.qclass}/${q.name}`;
+}
+
+function inZones(name: string, zones: readonly string[]): boolean {
+  for (const z of zones) if (isSubdomain(name, z)) return true;
+  return false;
+}
+
+// CoreDNS request.Match: one question, QR set, same name (case-insensitive) and type as asked.
+function questionMatches(q: Query, m: Message): boolean {
+  if (m.question.length !== 1 || (m.flags & FLAG.QR) === 0) return false;
+  const rq = m.question[0]!;
+  return rq.type === q.qtype && rq.name.toLowerCase() === q.name;
+}

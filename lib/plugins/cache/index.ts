@@ -1,0 +1,22 @@
+/** The `cache` plugin definition. */
+import type { PluginDef } from '../../plugin.js';
+import { CacheHandler } from './handler.js';
+import { parse, type CacheConfig } from './setup.js';
+
+export type { CacheConfig } from './setup.js';
+export { CacheHandler, type CacheStats, type CacheOptions } from './handler.js';
+
+/** `cache`: a success and a denial cache in front of the rest of the chain (CoreDNS plugin/cache). */
+export const cache: PluginDef<CacheConfig> = {
+  name: 'cache',
+  once: true,
+  parse,
+  build(cfg, next, env) {
+    // CoreDNS plugin.NextOrFailure: a cache with nothing behind it has nothing to cache; the server answers
+    // SERVFAIL for a chain that ends here, as for any plugin without a next.
+    if (next === null) return null;
+    const h = new CacheHandler(cfg, next, { log: env.log });
+    env.onShutdown(() => h.whenIdle());
+    return h;
+  },
+};

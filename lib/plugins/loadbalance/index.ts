@@ -1,0 +1,17 @@
+/** The `loadbalance` plugin definition. */
+import type { PluginDef } from '../../plugin.js';
+import { LoadbalanceHandler } from './handler.js';
+import { parse, type LoadbalanceConfig } from './setup.js';
+
+export type { LoadbalanceConfig } from './setup.js';
+export { LoadbalanceHandler, roundRobin } from './handler.js';
+
+/** `loadbalance`: round-robin shuffling of A, AAAA and MX records (CoreDNS plugin/loadbalance). */
+export const loadbalance: PluginDef<LoadbalanceConfig> = {
+  name: 'loadbalance',
+  parse,
+  build(_cfg, next) {
+    if (next === null) return null;
+    return new LoadbalanceHandler(next);
+  },
+};

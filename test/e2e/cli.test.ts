@@ -1,0 +1,160 @@
+// The built command line (dist/bin/clusterdns.js) as a process: flags, configuration errors and exit codes,
+// the default configuration, serving the demo, the pid file and shutdown on SIGTERM.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { ask, rcodeOf } from '../support/client.js';
+import { DEMO_DIR, REPO_ROOT, freePort, pollUntil, section, tempDir } from '../support/e2e-cluster.js';
+
+const CLI = path.join(REPO_ROOT, 'dist', 'bin', 'clusterdns.js');
+const VERSION = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const { dir: TMP, cleanup } = tempDir('cli');
+t.teardown(cleanup);
+
+t.before(() => {
+  // `npm test` builds first (pretest); a bare `npx tap test/e2e/cli.test.ts` on a fresh checkout may not have.
+  if (!existsSync(CLI)) execFileSync('npx', ['tsc', '-p', '.'], { cwd: REPO_ROOT, stdio: 'inherit' });
+});
+
+/** A running clusterdns process with its output so far. */
+interface Proc {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = new Set<ChildProcess>();
+t.teardown(() => {
+  for (const c of running) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+function run(args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd ?? REPO_ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Run to completion (with a time limit). */
+async function runToEnd(args: string[], o: { cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = run(args, o);
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
+  const { code } = await p.exited;
+  clearTimeout(timer);
+  return { code, stdout: p.stdout(), stderr: p.stderr() };
+}
+
+/** Wait until the process printed its start-up lines (it listens before it prints them). */
+async function started(p: Proc, what: RegExp): Promise<void> {
+  const r = await pollUntil(() => what.test(p.stdout()) || p.child.exitCode !== null, 8000, 25);
+  if (!r.ok || p.child.exitCode !== null) throw new Error(`clusterdns did not start (exit ${p.child.exitCode}):\nstdout: ${p.stdout()}\nstderr: ${p.stderr()}`);
+}
+
+t.test('-version prints clusterdns-<package version> and the platform line, exit 0', async (t) => {
+  const r = await runToEnd(['-version']);
+  t.equal(r.code, 0);
+  const lines = r.stdout.trim().split('\n');
+  t.equal(lines[0], `clusterdns-${VERSION}`);
+  t.equal(lines[1], `${process.platform}/${process.arch}, node ${process.version}`);
+  t.equal(r.stderr, '');
+  t.equal((await runToEnd(['--version'])).stdout.split('\n')[0], `clusterdns-${VERSION}`, 'Go flags take -- too');
+});
+
+t.test('-plugins lists the server type and the plugins', async (t) => {
+  const r = await runToEnd(['-plugins']);
+  t.equal(r.code, 0);
+  t.match(r.stdout, /^Server types:\n {2}dns\n/);
+  for (const p of ['bind', 'errors', 'kubernetes', 'log', 'whoami']) t.match(r.stdout, new RegExp(`^  dns\\.${p}$`, 'm'), `dns.${p}`);
+});
+
+t.test('configuration errors exit 1 and name file:line', async (t) => {
+  const unknown = path.join(TMP, 'unknown.Corefile');
+  writeFileSync(unknown, '.:0 {\n    whoami\n    nosuchplugin\n}\n');
+  const a = await runToEnd(['-conf', unknown]);
+  t.equal(a.code, 1);
+  t.match(a.stderr, `${unknown}:3`);
+  t.match(a.stderr, /Unknown directive 'nosuchplugin'/);
+  t.equal(a.stdout, '', 'nothing printed on stdout: no server started');
+
+  const badOpt = path.join(TMP, 'badopt.Corefile');
+  writeFileSync(badOpt, `.:0 {\n    kubernetes cluster.local {\n        fixture ${DEMO_DIR}\n        bogus 1\n    }\n}\n`);
+  const b = await runToEnd(['-conf', badOpt]);
+  t.equal(b.code, 1);
+  t.match(b.stderr, `${badOpt}:4`);
+  t.match(b.stderr, /unknown property 'bogus'/);
+
+  const badPods = path.join(TMP, 'badpods.Corefile');
+  writeFileSync(badPods, `.:0 {\n    kubernetes cluster.local {\n        fixture ${DEMO_DIR}\n        pods maybe\n    }\n}\n`);
+  const c = await runToEnd(['-conf', badPods]);
+  t.equal(c.code, 1);
+  t.match(c.stderr, `${badPods}:4`);
+
+  const missing = await runToEnd(['-conf', path.join(TMP, 'no-such-Corefile')]);
+  t.equal(missing.code, 1, 'a missing -conf file');
+  t.match(missing.stderr, 'no-such-Corefile');
+});
+
+t.test('flag errors exit 2 with the usage', async (t) => {
+  const r = await runToEnd(['-nosuch']);
+  t.equal(r.code, 2);
+  t.match(r.stderr, 'flag provided but not defined: -nosuch');
+  t.match(r.stderr, 'Usage of clusterdns:');
+  const port = await runToEnd(['-dns.port', 'http']);
+  t.equal(port.code, 2, 'a non-numeric port');
+  const missingArg = await runToEnd(['-conf']);
+  t.equal(missingArg.code, 2, 'a flag without its value');
+});
+
+t.test('no -conf and no ./Corefile: the default whoami + log config on -dns.port', async (t) => {
+  const { dir, cleanup } = tempDir('cli-default');
+  t.teardown(cleanup);
+  const port = await freePort();
+  const p = run(['-dns.port', String(port)], { cwd: dir });
+  await started(p, new RegExp(`^\\.:${port}$`, 'm'));
+  t.match(p.stdout(), `clusterdns-${VERSION}`, 'start-up banner');
+  const r = await ask(port, 'example.com', 'A');
+  t.equal(rcodeOf(r), 'NOERROR');
+  t.same(section(r, 'additionals', { ttl: false }).filter((l) => / A /.test(l)), ['example.com A "127.0.0.1"'], 'whoami answers the client address');
+  // `log` writes one line per query.
+  const logged = await pollUntil(() => p.stdout().includes('example.com. udp') || p.stdout().includes('"example.com. A'), 2000, 25);
+  t.ok(logged.ok || /example\.com/.test(p.stdout()), 'the query is logged');
+  p.child.kill('SIGTERM');
+  t.same(await p.exited, { code: 0, signal: null }, 'SIGTERM: exit 0');
+});
+
+t.test('-conf with the demo Corefile on a free port ({$PORT}), -pidfile, SIGTERM exits 0', async (t) => {
+  const port = await freePort();
+  // The demo Corefile pins 127.0.0.1:1053 and `fixture .`: copy it with the port from the environment and the
+  // fixture path made absolute.
+  const demo = readFileSync(path.join(DEMO_DIR, 'Corefile'), 'utf8');
+  const text = demo.replace(/^\.:1053 \{/m, '.:{$PORT} {').replace(/fixture \.$/m, `fixture ${DEMO_DIR}`);
+  t.not(text, demo, 'the demo Corefile was adapted');
+  t.match(text, '.:{$PORT} {');
+  const conf = path.join(TMP, 'demo.Corefile');
+  writeFileSync(conf, text);
+  const pidfile = path.join(TMP, 'clusterdns.pid');
+  const p = run(['-conf', conf, '-pidfile', pidfile], { env: { PORT: String(port) } });
+  await started(p, new RegExp(`^\\.:${port}$`, 'm'));
+  t.equal(readFileSync(pidfile, 'utf8').trim(), String(p.child.pid), 'pid file holds the process id');
+
+  const a = await ask(port, 'nginx-basic.default.svc.cluster.local', 'A');
+  t.same(section(a, 'answers'), ['nginx-basic.default.svc.cluster.local 30 A 10.100.49.21']);
+  const s = await ask(port, '_tcp-kafka._tcp.kafka-headless.kafka.svc.cluster.local', 'SRV', { tcp: true });
+  t.equal(s.answers!.length, 3, 'TCP too');
+  t.equal(rcodeOf(await ask(port, 'nosuch.default.svc.cluster.local', 'A')), 'NXDOMAIN');
+
+  p.child.kill('SIGTERM');
+  t.same(await p.exited, { code: 0, signal: null }, 'SIGTERM: exit 0');
+  t.notOk(existsSync(pidfile), 'pid file removed on shutdown');
+});
