@@ -39,6 +39,8 @@ export interface PluginEnv {
   readonly log: Logger;
   /** The normalised keys of the server block (zones and ports) this instance lives in. */
   readonly keys: readonly ZoneAddr[];
+  /** The block's listen addresses from `bind`; empty when it listens on every address. */
+  readonly hosts: readonly string[];
   /** The block's zones (absolute, lower case), the default zones of most plugins. */
   readonly zones: readonly string[];
   /**

@@ -119,6 +119,7 @@ export class DnsServer {
     return {
       log: this.log.child({ plugin }),
       keys: block.keys,
+      hosts: block.hosts,
       zones: block.zones,
       onStartup: (fn) => void this.startups.push(fn),
       onShutdown: (fn) => void this.shutdowns.push(fn),

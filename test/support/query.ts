@@ -76,6 +76,7 @@ export function testEnv(zones: string[] = ['.'], resolver?: (name: string, type:
     log: pino({ level: 'silent' }),
     keys: zones.map((zone) => ({ scheme: 'dns', zone, port: 53 })),
     zones,
+    hosts: [],
     onStartup: (fn) => void startups.push(fn),
     onShutdown: (fn) => void shutdowns.push(fn),
     addReadiness: (r) => void readiness.push(r),

@@ -21,19 +21,19 @@ export const NO_API_SOURCE =
 const WAIT_LOG_INTERVAL_MS = 500;
 
 /**
- * The addresses NS records point at when the config does not say: every non-loopback interface address, as
- * CoreDNS setup.go boundIPs does when `bind` is not used.
+ * The addresses NS records point at (CoreDNS ns.go boundIPs): the non-loopback addresses the block is bound to
+ * with `bind`, or, without `bind`, every non-loopback interface address. A block bound to loopback only has none.
  */
-export function localAddresses(): string[] {
+export function localAddresses(bound: readonly string[] = []): string[] {
   const out: string[] = [];
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) {
-      if (a.internal) continue;
-      // Scoped link-local addresses come with a %zone; the address part is what endpoint slices would list.
-      const ip = canonicalIP(a.address.split('%')[0]!);
-      if (ip !== null && !out.includes(ip)) out.push(ip);
-    }
-  }
+  const add = (addr: string): void => {
+    // Scoped link-local addresses come with a %zone; the address part is what endpoint slices would list.
+    const ip = canonicalIP(addr.split('%')[0]!);
+    if (ip === null || out.includes(ip) || ip === '::1' || ip.startsWith('127.')) return;
+    out.push(ip);
+  };
+  if (bound.length > 0) bound.forEach(add);
+  else for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (!a.internal) add(a.address);
   return out;
 }
 
@@ -98,7 +98,7 @@ export const kubernetes: PluginDef<KubernetesConfig> = {
     const model = new ClusterModel({ log: env.log });
     const zone = new ClusterZone(model, zoneOptionsOf(cfg));
     const source: ClusterSource = new FixtureSource({ path: cfg.fixture, log: env.log });
-    const handler = new KubernetesHandler(handlerOptionsOf(cfg, cfg.localIPs ?? localAddresses()), zone, next, env, () => source.synced);
+    const handler = new KubernetesHandler(handlerOptionsOf(cfg, cfg.localIPs ?? localAddresses(env.hosts)), zone, next, env, () => source.synced);
     env.onStartup(() => startSource(source, model, cfg.startupTimeoutMs, env));
     env.onShutdown(async () => {
       await source.stop();

@@ -253,3 +253,8 @@ t.test('localAddresses: non-loopback interface addresses in canonical form', asy
   t.notOk(ips.includes('::1'));
   for (const ip of ips) t.notMatch(ip, /%/);
 });
+
+t.test('localAddresses with bind: only the bound non-loopback addresses', async (t) => {
+  t.same(localAddresses(['127.0.0.1', '::1']), [], 'loopback only: no NS addresses');
+  t.same(localAddresses(['10.96.0.10', '127.0.0.1', 'fd00:0::a']), ['10.96.0.10', 'fd00::a']);
+});
