@@ -33,7 +33,7 @@ export interface Instance {
   readonly addresses: BoundAddress[];
   /** Where the configuration came from (`Corefile`, a path, or `default`). */
   readonly source: string;
-  /** `zone:port` of every server-block key, as CoreDNS prints them at start-up (`.:53`, `cluster.local.:53`). */
+  /** The start-up lines CoreDNS prints: `.:53`, `cluster.local.:53`, `.:1053 on 127.0.0.1`. */
   readonly keys: string[];
   stop(): Promise<void>;
 }
@@ -61,6 +61,9 @@ export async function start(opts: StartOptions = {}): Promise<Instance> {
     await server.stop();
     throw err;
   }
-  const keys = [...new Set(plan.blocks.flatMap((b) => b.keys.map((k) => `${k.zone}:${k.port === 0 ? (addresses[0]?.port ?? 0) : k.port}`)))];
+  // CoreDNS onstartup.go startUpZones: per listener, its zones sorted, `zone:port`, plus ` on <ip>` when bound.
+  const keys = plan.listeners.flatMap((l, i) =>
+    [...l.zones.keys()].sort().map((zone) => `${zone}:${addresses[i]!.port}${l.host ? ` on ${l.host}` : ''}`),
+  );
   return { server, addresses, source, keys, stop: () => server.stop() };
 }

@@ -46,7 +46,8 @@ export interface DigOutput {
 /** Parse dig's default or reduced output. */
 export function parseDig(stdout: string): DigOutput {
   const out: DigOutput = { flags: [], counts: {}, question: [], answer: [], authority: [], additional: [], comments: [], records: [] };
-  let sec: 'question' | 'answer' | 'authority' | 'additional' | null = null;
+  type Sec = 'question' | 'answer' | 'authority' | 'additional';
+  let sec = null as Sec | null;
   for (const raw of stdout.split('\n')) {
     const line = raw.trimEnd();
     if (line === '') {
@@ -70,7 +71,7 @@ export function parseDig(stdout: string): DigOutput {
     if (server) out.transport = server[1];
     const section = /^;; (QUESTION|ANSWER|AUTHORITY|ADDITIONAL) SECTION:$/.exec(line);
     if (section) {
-      sec = section[1]!.toLowerCase() as typeof sec;
+      sec = section[1]!.toLowerCase() as Sec;
       continue;
     }
     if (sec === 'question' && line.startsWith(';')) {

@@ -24,6 +24,7 @@ export const KIND = {
   OTHER: 7,
 } as const;
 
+/** One of the KIND values. */
 export type Kind = (typeof KIND)[keyof typeof KIND];
 
 /** Longest TTL any cached reply gets, and the TTL of replies without records (CoreDNS dnsutil). */

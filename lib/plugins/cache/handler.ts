@@ -39,7 +39,11 @@ const MAX_BACKGROUND = 64;
 /** Where internal refresh queries "send" their reply: nowhere, the cache hook has already stored it. */
 const NO_SINK: ReplySink = { send() {} };
 
-type Mode = 'client' | 'prefetch' | 'verify';
+/**
+ * Whose reply the hook sees: a client's miss (stored, TTLs rewritten), a background refresh (stored only) or a
+ * serve_stale verify (stored only when NOERROR or NXDOMAIN).
+ */
+export type Mode = 'client' | 'prefetch' | 'verify';
 
 // One hook object per mode, made once per handler: no closure per query.
 class StoreHook implements ReplyHook {
@@ -52,6 +56,10 @@ class StoreHook implements ReplyHook {
   }
 }
 
+/**
+ * The cache link of the chain. Besides serving, it offers `purge`/`purgeSuffix` for zone changes, `stats` for
+ * metrics and `whenIdle` for shutdown and tests.
+ */
 export class CacheHandler implements Handler {
   readonly name = 'cache';
   private readonly next: Handler;

@@ -11,9 +11,11 @@ import type { ParseContext } from '../../plugin.js';
 
 const PLUGIN = 'cache';
 
-/** Defaults, in seconds (CoreDNS plugin/pkg/dnsutil/ttl.go and cache.go New). */
+/** Default cap on success TTLs, in seconds (CoreDNS dnsutil.MaximumDefaulTTL). */
 export const MAX_SUCCESS_TTL = 3600;
+/** Default cap on denial TTLs, in seconds (half the success cap in CoreDNS cache.go). */
 export const MAX_DENIAL_TTL = 1800;
+/** Default minimum TTL of both caches and default SERVFAIL duration, in seconds (CoreDNS dnsutil.MinimalDefaultTTL). */
 export const MIN_TTL = 5;
 /** Capacity of each cache when not configured (CoreDNS defaultCap). */
 export const DEFAULT_CAPACITY = 10000;
@@ -30,6 +32,7 @@ export interface CacheClass {
   disabled: string[];
 }
 
+/** The parsed `cache` directive. */
 export interface CacheConfig {
   /** The zones the cache applies to (absolute, lower case). */
   zones: string[];

@@ -13,6 +13,7 @@ export type RandomInt = (n: number) => number;
 
 const mathRandomInt: RandomInt = (n) => Math.floor(Math.random() * n);
 
+/** The loadbalance link: registers itself as a reply hook, then calls the rest of the chain. */
 export class LoadbalanceHandler implements Handler, ReplyHook {
   readonly name = 'loadbalance';
   private readonly next: Handler;
