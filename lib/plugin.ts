@@ -71,6 +71,13 @@ export interface PluginEnv {
    * replace the exit.
    */
   fatal(msg: string): void;
+  /**
+   * Announce that answers for `suffix` (a lower-case absolute name) and every name below it changed in this block:
+   * a data plugin (kubernetes) calls it when its zone changes, so caches drop what the change made stale.
+   */
+  invalidate(suffix: string): void;
+  /** Be told of every invalidate() in this block (cache). */
+  onInvalidate(fn: (suffix: string) => void): void;
   /** Server-wide counters plugins export: chains that threw (coredns_panics_total). */
   panics(): number;
   /**

@@ -6,6 +6,7 @@ import type { PluginDef } from '../plugin.js';
 import { bind } from './bind/index.js';
 import { cache } from './cache/index.js';
 import { errors } from './errors/index.js';
+import { forward } from './forward/index.js';
 import { kubernetes } from './kubernetes/index.js';
 import { loadbalance } from './loadbalance/index.js';
 import { log } from './log/index.js';
@@ -18,5 +19,5 @@ type AnyPluginDef = PluginDef<any>;
 
 /** Every shipped plugin, keyed by its directive name. */
 export const PLUGINS: ReadonlyMap<string, AnyPluginDef> = new Map<string, AnyPluginDef>(
-  [bind, cache, errors, kubernetes, loadbalance, log, loop, whoami].map((p) => [p.name, p]),
+  [bind, cache, errors, forward, kubernetes, loadbalance, log, loop, whoami].map((p) => [p.name, p]),
 );

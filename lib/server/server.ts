@@ -40,6 +40,8 @@ export class DnsServer {
   private readonly shutdowns: Hook[] = [];
   private readonly listening: Array<{ block: BlockPlan; fn: (bound: readonly BoundAddress[]) => void }> = [];
   private readonly exit: (code: number) => void;
+  /** Per block: who wants to hear about invalidated names. */
+  private readonly invalidation = new Map<BlockPlan, Array<(suffix: string) => void>>();
   private readonly observers: QueryObserver[] = [];
   /** Every readiness reporter registered by plugins (read by `ready`). */
   readonly readiness: Readiness[] = [];
@@ -129,6 +131,14 @@ export class DnsServer {
       observe: (o) => this.observe(o),
       panics: () => this.panics,
       onListening: (fn) => void this.listening.push({ block, fn }),
+      invalidate: (suffix) => {
+        for (const fn of this.invalidation.get(block) ?? []) fn(suffix);
+      },
+      onInvalidate: (fn) => {
+        const list = this.invalidation.get(block) ?? [];
+        list.push(fn);
+        this.invalidation.set(block, list);
+      },
       fatal: (msg) => {
         this.log.child({ plugin }).fatal(msg);
         this.exit(1);

@@ -22,6 +22,8 @@ export interface Action {
   wrongId?: boolean;
   /** Reply with the right ID but for another question. */
   wrongQuestion?: boolean;
+  /** Over TCP: close the connection (FIN) instead of replying. */
+  hangUp?: boolean;
   /** First send a forged reply (other ID, answer 6.6.6.6), then the real one. */
   spoofFirst?: boolean;
 }
@@ -48,13 +50,14 @@ export class FakeUpstream {
   private readonly udp: dgram.Socket;
   private readonly tcp: net.Server;
   private readonly conns = new Set<net.Socket>();
+  private closed = false;
 
   private constructor(port: number, udp: dgram.Socket, tcp: net.Server, script: Script) {
     this.port = port;
     this.udp = udp;
     this.tcp = tcp;
     this.script = script;
-    udp.on('message', (msg, rinfo) => this.handle(msg, 'udp', (b) => udp.send(b, rinfo.port, rinfo.address)));
+    udp.on('message', (msg, rinfo) => this.handle(msg, 'udp', () => undefined, (b) => udp.send(b, rinfo.port, rinfo.address)));
     tcp.on('connection', (sock) => {
       this.conns.add(sock);
       sock.on('close', () => this.conns.delete(sock));
@@ -65,7 +68,7 @@ export class FakeUpstream {
         while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
           const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
           buf = buf.subarray(2 + msg.length);
-          this.handle(msg, 'tcp', (b) => {
+          this.handle(msg, 'tcp', () => sock.end(), (b) => {
             if (sock.destroyed) return;
             const len = Buffer.alloc(2);
             len.writeUInt16BE(b.length);
@@ -110,12 +113,14 @@ export class FakeUpstream {
 
   /** Stop listening and close everything. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.dropConnections();
     await new Promise<void>((res) => this.tcp.close(() => res()));
     await new Promise<void>((res) => this.udp.close(() => res()));
   }
 
-  private handle(msg: Buffer, proto: 'udp' | 'tcp', send: (b: Buffer) => void): void {
+  private handle(msg: Buffer, proto: 'udp' | 'tcp', hangUp: () => void, send: (b: Buffer) => void): void {
     let req: dnsPacket.DecodedPacket;
     try {
       req = dnsPacket.decode(msg);
@@ -135,6 +140,10 @@ export class FakeUpstream {
     this.queries.push(seen);
     const act = this.script(seen) ?? {};
     if (act.drop) return;
+    if (act.hangUp) {
+      hangUp();
+      return;
+    }
     const reply = (): void => {
       if (act.spoofFirst) send(this.build(req, seen, { ...act, answers: [{ type: 'A', name: seen.name, ttl: 60, data: '6.6.6.6' }] }, proto, (seen.id + 1) & 0xffff));
       send(this.build(req, seen, act, proto, act.wrongId ? (seen.id + 1) & 0xffff : seen.id));

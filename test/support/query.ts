@@ -67,11 +67,13 @@ export function testEnv(zones: string[] = ['.'], resolver?: (name: string, type:
   shutdowns: (() => void | Promise<void>)[];
   readinessList: Readiness[];
   observers: QueryObserver[];
+  invalidated: string[];
 } {
   const startups: (() => void | Promise<void>)[] = [];
   const shutdowns: (() => void | Promise<void>)[] = [];
   const readiness: Readiness[] = [];
   const observers: QueryObserver[] = [];
+  const invalidated: string[] = [];
   return {
     log: pino({ level: 'silent' }),
     keys: zones.map((zone) => ({ scheme: 'dns', zone, port: 53 })),
@@ -85,6 +87,8 @@ export function testEnv(zones: string[] = ['.'], resolver?: (name: string, type:
     observe: (o) => void observers.push(o),
     panics: () => 0,
     onListening: () => undefined,
+    invalidate: (suffix) => void invalidated.push(suffix),
+    onInvalidate: () => undefined,
     fatal: (msg) => {
       throw new Error(`fatal: ${msg}`);
     },
@@ -97,6 +101,7 @@ export function testEnv(zones: string[] = ['.'], resolver?: (name: string, type:
     shutdowns,
     readinessList: readiness,
     observers,
+    invalidated,
   };
 }
 

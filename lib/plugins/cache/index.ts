@@ -17,6 +17,9 @@ export const cache: PluginDef<CacheConfig> = {
     if (next === null) return null;
     const h = new CacheHandler(cfg, next, { log: env.log });
     env.onShutdown(() => h.whenIdle());
+    // A data plugin of this block changed names (a new Service, a readiness flip): drop what is now stale at once,
+    // negative answers included, instead of waiting for their TTL.
+    env.onInvalidate((suffix) => h.purgeSuffix(suffix));
     return h;
   },
 };

@@ -8,9 +8,8 @@ import { type Message, rcodeOf } from '../../dns/message.js';
 import { isSubdomain } from '../../dns/name.js';
 import type { Handler, Served } from '../../plugin.js';
 import type { Query } from '../../query.js';
-import type { Policy } from './policy.js';
-import { RandomPolicy } from './policy.js';
 import { ExchangeError } from './ids.js';
+import { RandomPolicy, type Policy } from './policy.js';
 import type { Proxy, UpstreamProto } from './proxy.js';
 import type { ForwardStats } from './stats.js';
 

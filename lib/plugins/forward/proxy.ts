@@ -3,7 +3,7 @@
  * `exchange` sends a query with a fresh random ID and returns the decoded reply with that ID still in it.
  */
 import { FLAG } from '../../dns/constants.js';
-import type { Message } from '../../dns/message.js';
+import { type Message, rcodeOf } from '../../dns/message.js';
 import { decodeMessage, encodeMessage, readHeader } from '../../dns/wire.js';
 import { HealthProbe, type ProbeOptions } from './health.js';
 import { ExchangeError, IdSource } from './ids.js';
@@ -44,7 +44,7 @@ export class Proxy {
     this.tcp = new TcpPool(addr, o.pool, o.ids, (hit) => o.stats.connCache(addr.label, 'tcp', hit));
     this.health = new HealthProbe(
       {
-        probe: (m, tcp, timeoutMs) => this.send(m, tcp ? 'tcp' : 'udp', timeoutMs),
+        probe: (m, tcp, timeoutMs) => this.send(m, tcp ? 'tcp' : 'udp', timeoutMs, false),
         failed: () => {
           this.fails++;
           this.stats.healthcheckFailure(addr.label);
@@ -97,7 +97,7 @@ export class Proxy {
         throw new ExchangeError(`dns: ${(err as Error).message}`);
       }
     }
-    this.stats.response(this.addr.label, reply.flags & 0xf | ((reply.edns?.extRcode ?? 0) << 4), Number(process.hrtime.bigint() - t0) / 1e9);
+    this.stats.response(this.addr.label, rcodeOf(reply), Number(process.hrtime.bigint() - t0) / 1e9);
     return reply;
   }
 
@@ -108,9 +108,9 @@ export class Proxy {
     this.tcp.close();
   }
 
-  private send(req: Message, proto: UpstreamProto, timeoutMs: number): Promise<Buffer> {
+  private send(req: Message, proto: UpstreamProto, timeoutMs: number, counted = true): Promise<Buffer> {
     // The request is re-encoded with the exchange's own ID; the client's message is not touched.
     const encode = (id: number): Buffer => encodeMessage({ ...req, id });
-    return proto === 'tcp' ? this.tcp.exchange(encode, timeoutMs) : this.udp.exchange(encode, timeoutMs);
+    return proto === 'tcp' ? this.tcp.exchange(encode, timeoutMs, counted) : this.udp.exchange(encode, timeoutMs, counted);
   }
 }

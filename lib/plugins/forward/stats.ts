@@ -19,7 +19,7 @@ function bump<K>(m: Map<K, number>, k: K, by = 1): void {
 
 /** The counters one forward handler keeps. Keys `to` are upstream labels (`1.2.3.4:53`). */
 export class ForwardStats {
-  /** coredns_forward_requests_total{to}: exchanges started per upstream. */
+  /** Exchanges started per upstream (CoreDNS's deprecated coredns_forward_requests_total{to}). */
   readonly requests = new Map<string, number>();
   /** coredns_proxy_request_duration_seconds{to,rcode} / responses per upstream and (numeric) rcode. */
   readonly responses = new Map<string, Map<number, Histogram>>();

@@ -80,9 +80,10 @@ export class TcpPool {
   /**
    * Send `encode(id)` framed on a pooled connection and resolve with the reply carrying that ID, or reject with
    * Go's wording (`dial tcp B: connect: connection refused`, `read tcp A->B: i/o timeout`) after `timeoutMs`.
+   * `counted` = false keeps health probes out of the connection cache counters.
    */
-  exchange(encode: (id: number) => Buffer, timeoutMs: number): Promise<Buffer> {
-    return new Promise<Buffer>((resolve, reject) => this.send(encode, timeoutMs, resolve, reject, true));
+  exchange(encode: (id: number) => Buffer, timeoutMs: number, counted = true): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => this.send(encode, timeoutMs, resolve, reject, true, counted));
   }
 
   /** Close every connection and fail what is waiting. */
@@ -97,6 +98,7 @@ export class TcpPool {
     resolve: (b: Buffer) => void,
     reject: (e: ExchangeError) => void,
     mayRetry: boolean,
+    counted: boolean,
   ): void {
     if (this.closed) {
       reject(new ExchangeError('use of closed network connection'));
@@ -104,7 +106,7 @@ export class TcpPool {
     }
     let conn = this.pick();
     const reused = conn !== undefined;
-    this.onCache(reused);
+    if (counted) this.onCache(reused);
     conn ??= this.dial();
     const c = conn;
     if (c.idleTimer) {
@@ -122,7 +124,7 @@ export class TcpPool {
       reject(new ExchangeError(c.connected ? `read tcp ${c.local}->${this.to.label}: i/o timeout` : `dial tcp ${this.to.label}: i/o timeout`));
     }, timeoutMs);
     timer.unref();
-    const retry = mayRetry && reused ? () => this.send(encode, timeoutMs, resolve, reject, false) : undefined;
+    const retry = mayRetry && reused ? () => this.send(encode, timeoutMs, resolve, reject, false, counted) : undefined;
     c.pending.set(id, { resolve, reject, timer, reused, retry });
     // Writes before the connection is up are buffered by the socket.
     c.sock.write(frame);

@@ -42,12 +42,13 @@ export class UdpChannel {
 
   /**
    * Send the message `encode(id)` builds for a fresh random ID and resolve with the reply datagram carrying that
-   * ID, or reject with Go's wording (`read udp A->B: i/o timeout`) after `timeoutMs`.
+   * ID, or reject with Go's wording (`read udp A->B: i/o timeout`) after `timeoutMs`. `counted` = false keeps
+   * health probes out of the connection cache counters.
    */
-  exchange(encode: (id: number) => Buffer, timeoutMs: number): Promise<Buffer> {
+  exchange(encode: (id: number) => Buffer, timeoutMs: number, counted = true): Promise<Buffer> {
     if (this.closed) return Promise.reject(new ExchangeError('use of closed network connection'));
     const hit = this.sock !== undefined;
-    this.onCache(hit);
+    if (counted) this.onCache(hit);
     if (!hit) this.open();
     const sock = this.sock!;
     const id = this.ids.pick(this.pending);

@@ -10,6 +10,7 @@ import type { ClusterSource } from '../../kube/types.js';
 import type { PluginDef, PluginEnv } from '../../plugin.js';
 import { ClusterZone } from '../../zone/cluster-zone.js';
 import { KubernetesHandler, type HandlerOptions } from './handler.js';
+import { affectedSuffixes } from './invalidate.js';
 import type { ZoneOptions } from '../../zone/cluster-zone.js';
 import { parse, type KubernetesConfig } from './setup.js';
 
@@ -99,9 +100,14 @@ export const kubernetes: PluginDef<KubernetesConfig> = {
     const zone = new ClusterZone(model, zoneOptionsOf(cfg));
     const source: ClusterSource = new FixtureSource({ path: cfg.fixture, log: env.log });
     const handler = new KubernetesHandler(handlerOptionsOf(cfg, cfg.localIPs ?? localAddresses(env.hosts)), zone, next, env, () => source.synced);
+    // Registered after the zone's own listener, so caches are purged once the zone already answers the new way.
+    const unsubscribe = model.onChange((events) => {
+      for (const suffix of affectedSuffixes(events, cfg.zones)) env.invalidate(suffix);
+    });
     env.onStartup(() => startSource(source, model, cfg.startupTimeoutMs, env));
     env.onShutdown(async () => {
       await source.stop();
+      unsubscribe();
       zone.close();
     });
     env.addReadiness({ name: 'kubernetes', ready: () => source.synced });
