@@ -111,6 +111,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // SIGUSR1: re-read the Corefile now (CoreDNS/caddy semantics); a broken one keeps the running config.
+  process.on('SIGUSR1', () => void inst.reload());
   // SIGQUIT: immediate stop, no shutdown hooks (CoreDNS/caddy semantics).
   process.on('SIGQUIT', () => process.exit(0));
 }

@@ -1,11 +1,14 @@
 /** Corefile → plan → server → listening: what the CLI and the end-to-end tests start. */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { Counter, Gauge } from 'prom-client';
 import { parseCorefile, parseCorefileFile } from './corefile/parser.js';
-import type { ServerBlock } from './corefile/types.js';
+import type { Directive, ServerBlock } from './corefile/types.js';
 import { createLogger } from './log.js';
-import { planServers } from './server/plan.js';
+import { planServers, type ServerPlan } from './server/plan.js';
+import { nextDelay, type ReloadConfig } from './plugins/reload/setup.js';
 import { DnsServer, type BoundAddress } from './server/server.js';
 
 /** CoreDNS's default port and its configuration when no Corefile exists: `whoami` and `log` on the root. */
@@ -27,7 +30,10 @@ export interface StartOptions {
   exit?: (code: number) => void;
 }
 
-/** A started instance. */
+/** What a reload did. */
+export type ReloadOutcome = 'unchanged' | 'reloaded' | 'failed';
+
+/** A started instance. `server` and `addresses` change when a reload succeeds. */
 export interface Instance {
   readonly server: DnsServer;
   readonly addresses: BoundAddress[];
@@ -35,6 +41,13 @@ export interface Instance {
   readonly source: string;
   /** The start-up lines CoreDNS prints: `.:53`, `cluster.local.:53`, `.:1053 on 127.0.0.1`. */
   readonly keys: string[];
+  /** SHA512 of the running configuration's parsed form. */
+  readonly hash: string;
+  /**
+   * Re-read the configuration (or take `text`, for tests) and, if its parsed form changed, switch to it without
+   * closing listeners that stay; on any failure keep running the current one. Reloads never overlap.
+   */
+  reload(text?: string): Promise<ReloadOutcome>;
   stop(): Promise<void>;
 }
 
@@ -48,12 +61,122 @@ export function loadBlocks(opts: StartOptions): { blocks: ServerBlock[]; source:
   return { blocks: parseCorefile(DEFAULT_COREFILE(port), 'default', opts.env), source: 'default' };
 }
 
+/**
+ * SHA512 of the parsed server blocks (CoreDNS plugin/reload hashes the JSON of its parsed blocks): tokens only,
+ * no file names or lines, so editing comments or whitespace does not reload.
+ */
+export function configHash(blocks: ServerBlock[]): string {
+  const strip = (d: Directive): unknown => [d.name.text, d.args.map((a) => a.text), d.block?.map(strip) ?? null];
+  const shape = blocks.map((b) => [b.keys.map((k) => k.text), b.directives.map(strip)]);
+  return createHash('sha512').update(JSON.stringify(shape)).digest('hex');
+}
+
+/** CoreDNS's start-up lines (onstartup.go startUpZones): per listener, its zones sorted, plus ` on <ip>` when bound. */
+function startupLines(plan: ServerPlan, addresses: BoundAddress[]): string[] {
+  return plan.listeners.flatMap((l, i) =>
+    [...l.zones.keys()].sort().map((zone) => `${zone}:${addresses[i]!.port}${l.host ? ` on ${l.host}` : ''}`),
+  );
+}
+
+/** The first `reload` directive's schedule, if any block has one. */
+function reloadConfig(plan: ServerPlan): ReloadConfig | undefined {
+  for (const b of plan.blocks) for (const p of b.plugins) if (p.def.name === 'reload') return p.config as ReloadConfig;
+  return undefined;
+}
+
+class Running implements Instance {
+  server: DnsServer;
+  addresses: BoundAddress[];
+  keys: string[];
+  hash: string;
+  readonly source: string;
+  private readonly opts: StartOptions;
+  private readonly log: Logger;
+  private readonly failed: Counter;
+  private readonly version: Gauge;
+  private queue: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(server: DnsServer, plan: ServerPlan, addresses: BoundAddress[], source: string, hash: string, opts: StartOptions, log: Logger) {
+    this.server = server;
+    this.addresses = addresses;
+    this.keys = startupLines(plan, addresses);
+    this.source = source;
+    this.hash = hash;
+    this.opts = opts;
+    this.log = log.child({ plugin: 'reload' });
+    this.failed = new Counter({ name: 'coredns_reload_failed_total', help: 'Counter of the number of failed reload attempts.', registers: [server.metrics] });
+    this.version = new Gauge({ name: 'coredns_reload_version_info', help: 'A metric with a constant \'1\' value labeled by hash, and value which type of hash generated.', labelNames: ['hash', 'value'], registers: [server.metrics] });
+    this.announce();
+    this.schedule(reloadConfig(plan));
+  }
+
+  reload(text?: string): Promise<ReloadOutcome> {
+    const next = this.queue.then(() => this.reloadNow(text));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.queue;
+    await this.server.stop(true);
+  }
+
+  private announce(): void {
+    this.version.reset();
+    this.version.labels('sha512', this.hash).set(1);
+    this.log.info(`Running configuration SHA512 = ${this.hash}`);
+  }
+
+  private schedule(cfg: ReloadConfig | undefined): void {
+    clearTimeout(this.timer);
+    if (cfg === undefined || this.stopped || this.source === 'default') return;
+    this.timer = setTimeout(() => {
+      void this.reload().finally(() => this.schedule(this.currentReload));
+    }, nextDelay(cfg));
+    this.timer.unref();
+    this.currentReload = cfg;
+  }
+
+  private currentReload: ReloadConfig | undefined;
+
+  private async reloadNow(text?: string): Promise<ReloadOutcome> {
+    if (this.stopped) return 'unchanged';
+    let next: DnsServer | undefined;
+    try {
+      const { blocks } = loadBlocks(text === undefined ? this.opts : { ...this.opts, text, conf: undefined });
+      const hash = configHash(blocks);
+      if (hash === this.hash) return 'unchanged';
+      const plan = planServers(blocks, this.opts.port ?? DEFAULT_PORT);
+      next = new DnsServer(plan, this.opts.log ?? this.log, { exit: this.opts.exit, metrics: this.server.metrics });
+      const addresses = await next.start(this.server);
+      const old = this.server;
+      this.server = next;
+      this.addresses = addresses;
+      this.keys = startupLines(plan, addresses);
+      this.hash = hash;
+      this.announce();
+      this.schedule(reloadConfig(plan));
+      await old.stop(false);
+      return 'reloaded';
+    } catch (err) {
+      if (next !== undefined && next !== this.server) await next.stop(false).catch(() => undefined);
+      this.failed.inc();
+      this.log.error({ err }, `Corefile changed but reload failed: ${(err as Error).message ?? String(err)}`);
+      return 'failed';
+    }
+  }
+}
+
 /** Load, build and start. Nothing listens unless every block parsed and every plugin built. */
 export async function start(opts: StartOptions = {}): Promise<Instance> {
   const log = opts.log ?? createLogger();
   const { blocks, source } = loadBlocks(opts);
   const plan = planServers(blocks, opts.port ?? DEFAULT_PORT);
-  const server = new DnsServer(plan, log, opts.exit);
+  const server = new DnsServer(plan, log, { exit: opts.exit });
   let addresses: BoundAddress[];
   try {
     addresses = await server.start();
@@ -61,9 +184,5 @@ export async function start(opts: StartOptions = {}): Promise<Instance> {
     await server.stop();
     throw err;
   }
-  // CoreDNS onstartup.go startUpZones: per listener, its zones sorted, `zone:port`, plus ` on <ip>` when bound.
-  const keys = plan.listeners.flatMap((l, i) =>
-    [...l.zones.keys()].sort().map((zone) => `${zone}:${addresses[i]!.port}${l.host ? ` on ${l.host}` : ''}`),
-  );
-  return { server, addresses, source, keys, stop: () => server.stop() };
+  return new Running(server, plan, addresses, source, configHash(blocks), { ...opts, log }, log);
 }

@@ -39,6 +39,14 @@ export interface PluginEnv {
   readonly log: Logger;
   /** The normalised keys of the server block (zones and ports) this instance lives in. */
   readonly keys: readonly ZoneAddr[];
+  /**
+   * Identity of the server instance the plugin is built in. A reload builds a new instance next to the old one;
+   * process-wide services (HTTP endpoints, metrics) key on `metrics`, which survives reloads, and register their
+   * per-instance hooks once per `instance`.
+   */
+  readonly instance: object;
+  /** Directive names of the block, in run order (coredns_plugin_enabled). */
+  readonly plugins: readonly string[];
   /** The block's listen addresses from `bind`; empty when it listens on every address. */
   readonly hosts: readonly string[];
   /** The block's zones (absolute, lower case), the default zones of most plugins. */
@@ -49,10 +57,15 @@ export interface PluginEnv {
    */
   onStartup(fn: () => void | Promise<void>): void;
   /**
-   * Run on graceful shutdown, awaited in registration order, while the listeners still answer (health's lameduck
-   * sleeps here); the listeners close after the last hook.
+   * Run when this instance stops — on reload (the old instance) and at process shutdown — awaited in registration
+   * order while the listeners still answer: release what the instance holds (watchers, sockets, timers).
    */
   onShutdown(fn: () => void | Promise<void>): void;
+  /**
+   * Run only when the process stops for good, after every onShutdown hook and before the listeners close
+   * (CoreDNS OnFinalShutdown): health's lameduck sleeps here; process-wide HTTP listeners close here.
+   */
+  onFinalShutdown(fn: () => void | Promise<void>): void;
   /** Register a readiness reporter for the `ready` plugin. */
   addReadiness(r: Readiness): void;
   /** Every readiness reporter registered so far, in every block (read by `ready`). */

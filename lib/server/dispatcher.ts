@@ -27,6 +27,9 @@ function serverWrites(rcode: number): boolean {
 /** Sink for internal queries: nothing goes on the wire. */
 const INTERNAL_SINK: ReplySink = { send: () => undefined };
 
+/** The `zone` label of queries refused before any block ran (CoreDNS vars.Dropped). */
+export const DROPPED_ZONE = 'dropped';
+
 /** Deepest internal re-resolution (ExternalName → ExternalName → ...), as CoreDNS caps CNAME chains. */
 export const MAX_DEPTH = 10;
 
@@ -90,7 +93,8 @@ export class Dispatcher {
   /** Route and run one query; resolves when its reply is written. */
   private serveQuery(q: Query): void | Promise<void> {
     // Class check comes before EDNS version and routing (server.go).
-    if (q.qclass !== CLASS.IN && !this.anyClass) return this.finish(q, RCODE.REFUSED);
+    // Queries refused before reaching a block are counted under the zone "dropped", as CoreDNS labels them.
+    if (q.qclass !== CLASS.IN && !this.anyClass) return this.drop(q);
     const edns = q.req.edns;
     if (edns !== undefined && edns.version !== 0) {
       // CoreDNS plugin/pkg/edns Version: BADVERS at once, OPT version 0 with no UDP size, written without scrubbing.
@@ -101,7 +105,7 @@ export class Dispatcher {
     }
     const zone = this.route(q);
     const block = zone === undefined ? undefined : this.zones.get(zone);
-    if (block === undefined || block.chain === null) return this.finish(q, RCODE.REFUSED);
+    if (block === undefined || block.chain === null) return this.drop(q);
     q.zone = zone!;
     let served: Served;
     try {
@@ -136,6 +140,11 @@ export class Dispatcher {
     }
     if (ds !== undefined) return ds;
     return this.zones.has('.') ? '.' : undefined;
+  }
+
+  private drop(q: Query): void {
+    q.zone = DROPPED_ZONE;
+    this.finish(q, RCODE.REFUSED);
   }
 
   private panic(q: Query, err: unknown): void {

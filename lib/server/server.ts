@@ -30,7 +30,18 @@ interface Listener {
   udp: UdpListener;
   tcp: TcpListener;
   host: string;
+  /** The port the Corefile asked for (0 = any); `port` is the one bound. */
+  configured: number;
   port: number;
+  /** Handed over to the server that replaced this one on reload: not ours to close. */
+  adopted: boolean;
+}
+
+export interface ServerOptions {
+  /** How `fatal` ends the process (default process.exit). */
+  exit?: (code: number) => void;
+  /** Reuse a registry (on reload), so counters survive and the metrics endpoint keeps its listener. */
+  metrics?: Registry;
 }
 
 export class DnsServer {
@@ -38,6 +49,7 @@ export class DnsServer {
   private readonly plan: ServerPlan;
   private readonly startups: Hook[] = [];
   private readonly shutdowns: Hook[] = [];
+  private readonly finalShutdowns: Hook[] = [];
   private readonly listening: Array<{ block: BlockPlan; fn: (bound: readonly BoundAddress[]) => void }> = [];
   private readonly exit: (code: number) => void;
   /** Per block: who wants to hear about invalidated names. */
@@ -45,17 +57,18 @@ export class DnsServer {
   private readonly observers: QueryObserver[] = [];
   /** Every readiness reporter registered by plugins (read by `ready`). */
   readonly readiness: Readiness[] = [];
-  /** Metrics of this server instance (exported by `prometheus`). */
-  readonly metrics = new Registry();
+  /** Metrics of this server instance and the ones it replaces on reload (exported by `prometheus`). */
+  readonly metrics: Registry;
   private readonly listeners: Listener[] = [];
   private readonly byLabel = new Map<string, Dispatcher>();
   private stopped = false;
 
   /** Builds every chain (plugins' build() runs here); throws when a plugin cannot be built. */
-  constructor(plan: ServerPlan, log: Logger, exit: (code: number) => void = (code) => process.exit(code)) {
+  constructor(plan: ServerPlan, log: Logger, opts: ServerOptions = {}) {
     this.plan = plan;
     this.log = log;
-    this.exit = exit;
+    this.exit = opts.exit ?? ((code) => process.exit(code));
+    this.metrics = opts.metrics ?? new Registry();
     const routed = new Map<BlockPlan, RoutedBlock>();
     for (const block of plan.blocks) {
       const chain = buildChain(block, (name) => this.envFor(block, name));
@@ -65,7 +78,15 @@ export class DnsServer {
       const zones = new Map<string, RoutedBlock>();
       for (const [zone, block] of l.zones) zones.set(zone, routed.get(block)!);
       const dispatcher = new Dispatcher(listenerLabel(l.host, l.port), zones, log, this.observers);
-      this.listeners.push({ dispatcher, udp: new UdpListener(dispatcher, log), tcp: new TcpListener(dispatcher, log), host: l.host, port: l.port });
+      this.listeners.push({
+        dispatcher,
+        udp: new UdpListener(dispatcher, log),
+        tcp: new TcpListener(dispatcher, log),
+        host: l.host,
+        configured: l.port,
+        port: l.port,
+        adopted: false,
+      });
     }
   }
 
@@ -74,12 +95,38 @@ export class DnsServer {
     this.observers.push(o);
   }
 
-  /** Run the plugins' start-up hooks, then open every listener. */
-  async start(): Promise<BoundAddress[]> {
+  /**
+   * Run the plugins' start-up hooks, then open every listener. With `previous` (reload), listeners on the same
+   * address and port are taken over from it in place — the sockets stay open, so there is no gap — and only new
+   * addresses are bound; if binding fails, the taken listeners go back to `previous` untouched.
+   */
+  async start(previous?: DnsServer): Promise<BoundAddress[]> {
     for (const fn of this.startups) await fn();
+    const taken: Array<{ mine: Listener; theirs: Listener }> = [];
+    try {
+      for (const l of this.listeners) {
+        const theirs = previous?.listeners.find((o) => !o.adopted && o.host === l.host && o.configured === l.configured);
+        if (theirs) {
+          taken.push({ mine: l, theirs });
+          continue;
+        }
+        l.port = await bindPair(l, 10);
+      }
+    } catch (err) {
+      await Promise.all(this.listeners.filter((l) => !taken.some((x) => x.mine === l)).flatMap((l) => [l.udp.close(), l.tcp.close()]));
+      throw err;
+    }
+    // Everything is bound: now swap, synchronously, so no query sees a half-switched server.
+    for (const { mine, theirs } of taken) {
+      theirs.adopted = true;
+      mine.udp = theirs.udp;
+      mine.tcp = theirs.tcp;
+      mine.port = theirs.port;
+      mine.udp.dispatcher = mine.dispatcher;
+      mine.tcp.dispatcher = mine.dispatcher;
+    }
     const bound: BoundAddress[] = [];
     for (const l of this.listeners) {
-      l.port = await bindPair(l, 10);
       l.dispatcher.label = listenerLabel(l.host, l.port);
       this.byLabel.set(l.dispatcher.label, l.dispatcher);
       bound.push({ host: l.host, port: l.port, label: l.dispatcher.label });
@@ -96,20 +143,25 @@ export class DnsServer {
   }
 
   /**
-   * Graceful stop: run the shutdown hooks (each once, errors logged) while the listeners still answer — health's
-   * lameduck sleeps here — then close the listeners.
+   * Stop this instance: run the shutdown hooks (each once, errors logged) while the listeners still answer, then,
+   * for the last instance of the process (`final`), the final-shutdown hooks — health's lameduck sleeps there —
+   * and close the listeners no newer instance took over.
    */
-  async stop(): Promise<void> {
+  async stop(final = true): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const fn of this.shutdowns) {
-      try {
-        await fn();
-      } catch (err) {
-        this.log.error({ err }, 'shutdown hook failed');
+    const run = async (hooks: Hook[]): Promise<void> => {
+      for (const fn of hooks) {
+        try {
+          await fn();
+        } catch (err) {
+          this.log.error({ err }, 'shutdown hook failed');
+        }
       }
-    }
-    await Promise.all(this.listeners.flatMap((l) => [l.udp.close(), l.tcp.close()]));
+    };
+    await run(this.shutdowns);
+    if (final) await run(this.finalShutdowns);
+    await Promise.all(this.listeners.filter((l) => !l.adopted).flatMap((l) => [l.udp.close(), l.tcp.close()]));
   }
 
   /** Chains that threw, summed over listeners (coredns_panics_total). */
@@ -120,11 +172,14 @@ export class DnsServer {
   private envFor(block: BlockPlan, plugin: string): PluginEnv {
     return {
       log: this.log.child({ plugin }),
+      instance: this,
+      plugins: block.plugins.map((p) => p.def.name),
       keys: block.keys,
       hosts: block.hosts,
       zones: block.zones,
       onStartup: (fn) => void this.startups.push(fn),
       onShutdown: (fn) => void this.shutdowns.push(fn),
+      onFinalShutdown: (fn) => void this.finalShutdowns.push(fn),
       addReadiness: (r) => void this.readiness.push(r),
       readiness: () => this.readiness,
       metrics: this.metrics,

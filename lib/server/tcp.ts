@@ -17,7 +17,7 @@ class TcpConnection implements ReplySink {
 
   constructor(
     private readonly sock: net.Socket,
-    private readonly dispatcher: Dispatcher,
+    private readonly listener: TcpListener,
   ) {
     const addr = sock.remoteAddress ?? '';
     const mapped = addr.startsWith('::ffff:') && addr.includes('.');
@@ -41,7 +41,7 @@ class TcpConnection implements ReplySink {
       if (buf.length < 2 + len) break;
       const frame = buf.subarray(2, 2 + len);
       buf = buf.subarray(2 + len);
-      this.dispatcher.handle(frame, 'tcp', this.peer, this);
+      this.listener.dispatcher.handle(frame, 'tcp', this.peer, this);
     }
     this.pending = buf.length > 0 ? Buffer.from(buf) : undefined;
   }
@@ -59,10 +59,15 @@ export class TcpListener {
   private server: net.Server | undefined;
   private readonly conns = new Set<net.Socket>();
 
+  /** Who handles the queries, open connections included; swapped in place on reload. */
+  dispatcher: Dispatcher;
+
   constructor(
-    private readonly dispatcher: Dispatcher,
+    dispatcher: Dispatcher,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.dispatcher = dispatcher;
+  }
 
   /** Listen on `host:port` ('' = every address). Resolves with the bound port. */
   listen(host: string, port: number): Promise<number> {
@@ -70,7 +75,7 @@ export class TcpListener {
       const srv = net.createServer((sock) => {
         this.conns.add(sock);
         sock.on('close', () => this.conns.delete(sock));
-        new TcpConnection(sock, this.dispatcher);
+        new TcpConnection(sock, this);
       });
       srv.once('error', reject);
       const opts: net.ListenOptions = { port, exclusive: true };

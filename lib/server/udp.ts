@@ -16,10 +16,15 @@ export class UdpListener implements ReplySink {
   private socket: dgram.Socket | undefined;
   private dualStack = false;
 
+  /** Who handles the datagrams; swapped in place on reload so the socket never closes. */
+  dispatcher: Dispatcher;
+
   constructor(
-    private readonly dispatcher: Dispatcher,
+    dispatcher: Dispatcher,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.dispatcher = dispatcher;
+  }
 
   /**
    * Bind `host:port` ('' = every address: a dual-stack IPv6 socket, or IPv4 only where IPv6 is unavailable).
