@@ -199,7 +199,18 @@ export function slimEndpointSlice(raw: unknown): EndpointSlice {
   // addressType is required by the API; a hand-written fixture may omit it, so infer it from the first address.
   if (addressType === '') addressType = endpoints[0]?.addresses[0]?.includes(':') ? 'IPv6' : 'IPv4';
 
-  return { ...m, serviceName: m.labels[SERVICE_NAME_LABEL] ?? '', addressType, ports, endpoints };
+  return { ...m, serviceName: m.labels[SERVICE_NAME_LABEL] ?? '', addressType, ports, endpoints, lastChangeTriggerTime: triggerTime(r) };
+}
+
+/** The EndpointSlice controller's `last-change-trigger-time` annotation (RFC 3339), in ms; 0 when absent or bad. */
+export const LAST_CHANGE_TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
+
+function triggerTime(r: Raw): number {
+  const md = r.metadata as Raw | undefined;
+  const ann = md?.annotations as Raw | undefined;
+  const v = ann?.[LAST_CHANGE_TRIGGER_TIME];
+  const ms = typeof v === 'string' ? Date.parse(v) : NaN;
+  return Number.isFinite(ms) ? ms : 0;
 }
 
 /** Converts a v1 Namespace (cluster-scoped: `namespace` is always ''). */

@@ -52,6 +52,11 @@ export interface EndpointSlice extends ObjectMeta {
   /** The owning service's name from the `kubernetes.io/service-name` label; '' when the label is missing. */
   serviceName: string;
   addressType: string; // IPv4 | IPv6 | FQDN
+  /**
+   * The `endpoints.kubernetes.io/last-change-trigger-time` annotation in ms since the epoch (0 when absent): when
+   * the change this slice reflects happened, for the DNS programming latency metric.
+   */
+  lastChangeTriggerTime: number;
   ports: readonly EndpointPort[];
   endpoints: readonly Endpoint[];
 }

@@ -11,6 +11,7 @@ import type { PluginDef, PluginEnv } from '../../plugin.js';
 import { ClusterZone } from '../../zone/cluster-zone.js';
 import { KubernetesHandler, type HandlerOptions } from './handler.js';
 import { affectedSuffixes } from './invalidate.js';
+import { programmingLatency, recordProgramming } from './metrics.js';
 import type { ZoneOptions } from '../../zone/cluster-zone.js';
 import { parse, type KubernetesConfig } from './setup.js';
 
@@ -101,8 +102,11 @@ export const kubernetes: PluginDef<KubernetesConfig> = {
     const source: ClusterSource = new FixtureSource({ path: cfg.fixture, log: env.log });
     const handler = new KubernetesHandler(handlerOptionsOf(cfg, cfg.localIPs ?? localAddresses(env.hosts)), zone, next, env, () => source.synced);
     // Registered after the zone's own listener, so caches are purged once the zone already answers the new way.
+    const latency = programmingLatency(env.metrics);
     const unsubscribe = model.onChange((events) => {
       for (const suffix of affectedSuffixes(events, cfg.zones)) env.invalidate(suffix);
+      // Changes in the initial listing are not programming latency; only changes after the first sync are.
+      if (source.synced) recordProgramming(events, (sl) => model.get('Service', sl.namespace, sl.serviceName), latency);
     });
     env.onStartup(() => startSource(source, model, cfg.startupTimeoutMs, env));
     env.onShutdown(async () => {
