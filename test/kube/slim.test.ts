@@ -156,7 +156,7 @@ t.test('slimEndpointSlice', async (t) => {
   t.equal(inferred.addressType, 'IPv6', 'missing addressType inferred from the addresses');
   t.equal(inferred.namespace, 'default');
   t.same(slimEndpointSlice({ metadata: { name: 'e' } }), {
-    namespace: 'default', name: 'e', resourceVersion: '', labels: {}, serviceName: '', addressType: 'IPv4', ports: [], endpoints: [],
+    namespace: 'default', name: 'e', resourceVersion: '', labels: {}, serviceName: '', addressType: 'IPv4', ports: [], endpoints: [], lastChangeTriggerTime: 0,
   }, 'empty slice');
 
   const fqdn = slimEndpointSlice(rawSlice('ns', 'f', 'f', { addressType: 'FQDN', endpoints: [{ addresses: ['db.example.com'] }] }));
@@ -210,4 +210,12 @@ t.test('slimObject', async (t) => {
   t.throws(() => slimObject([]), { message: /^object must be a mapping/ });
   t.throws(() => slimObject(null), { message: /^object must be a mapping, got null/ });
   t.throws(() => slimObject({ apiVersion: 'v1', kind: 'Service', metadata: {} }), { message: /^Service: metadata.name is required/ });
+});
+
+t.test('last-change-trigger-time annotation', async (t) => {
+  const at = (v: unknown) => slimEndpointSlice({ metadata: { name: 'e', annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': v } } }).lastChangeTriggerTime;
+  t.equal(at('2026-11-22T05:00:00Z'), Date.parse('2026-11-22T05:00:00Z'));
+  t.equal(at('2026-11-22T05:00:00.123456789Z'), Date.parse('2026-11-22T05:00:00.123Z'), 'RFC 3339 nanoseconds');
+  t.equal(at('yesterday'), 0, 'unparsable → 0');
+  t.equal(at(undefined), 0);
 });
