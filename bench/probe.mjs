@@ -9,6 +9,7 @@
 //       Programming latency: ITERATIONS times, rewrites DIR/slice.json with a new endpoint address (written to a
 //       hidden temporary file and renamed over, as an atomic edit) and polls the headless Service's A record
 //       back-to-back until the new address is served. Prints one JSON line with the latencies (ms) and percentiles.
+//       Each edit is given up after $PROBE_EDIT_TIMEOUT_MS (default 5000) ms.
 //
 // A tiny UDP DNS client (hand-rolled: plain Node, no build, no dependencies); 127.0.0.1 only, every loop bounded.
 import dgram from 'node:dgram';
@@ -165,6 +166,7 @@ const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.c
 
 async function prog([port, dir, iterations]) {
   const n = Number(iterations ?? 50);
+  const editTimeoutMs = Number(process.env.PROBE_EDIT_TIMEOUT_MS ?? 5000);
   const c = client(Number(port));
   const lat = [];
   let failed = 0;
@@ -173,8 +175,8 @@ async function prog([port, dir, iterations]) {
     const t0 = performance.now();
     writeSlice(dir, i);
     let seen = false;
-    // Bounded: give up on this edit after 5 s.
-    while (performance.now() - t0 < 5000) {
+    // Bounded: give up on this edit after editTimeoutMs.
+    while (performance.now() - t0 < editTimeoutMs) {
       const r = await c.query(progName, 'A', 200);
       if (r && r.addrs.includes(want)) {
         seen = true;

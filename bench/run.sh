@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
-# Use: bench/run.sh [-l SECS] [-s SERVICES] [-e ENDPOINTS] [-n EDITS] [-m "MIX ..."] [-p] [-o OUTDIR]
+# Use: bench/run.sh [-l SECS] [-r ROUNDS] [-S STARTS] [-s SERVICES] [-e ENDPOINTS] [-n EDITS] [-b EDITS]
+#                    [-m "MIX ..."] [-p] [-o OUTDIR]
 #   (npm run bench -- -l 5)
 #
 # The clusterdns benchmark harness (issue 5). On 127.0.0.1 only, every step bounded:
 #   1. installs dnsperf if missing (apt-get when root, otherwise says how);
 #   2. generates the fixture cluster (bench/gen-cluster.mjs), cached under ~/.cache/clusterdns/bench by size;
-#   3. runs the fixed-response ceiling (bench/responder.mjs) under dnsperf;
-#   4. starts clusterdns pinned to cpu0 on a Corefile holding only the kubernetes plugin, records the initial sync
-#      time (start to first answer; start to the "fixture loaded" log) and VmRSS after sync;
-#   5. runs dnsperf pinned to cpu1 (-c 1 -q 100, -l SECS) for each query mix, then the ceiling again;
-#   6. with -p, profiles the clusterip-a mix (bench/prof-hook.mjs, load window only) and prints the top self times;
-#   7. measures programming latency: EDITS rewrites of one EndpointSlice in a small separate fixture directory, each
+#   3. starts clusterdns pinned to cpu0 on a Corefile holding only the kubernetes plugin, records the initial sync
+#      time (start to first answer; start to the "fixture loaded" log) and VmRSS after sync, over STARTS starts;
+#   4. after a 3 s unrecorded warm-up, for each round and each query mix, runs dnsperf pinned to cpu1
+#      (-c 1 -q 100, -l SECS) against the fixed-response ceiling (bench/responder.mjs, also on cpu0, while clusterdns sits idle) and then against
+#      clusterdns: each mix is compared with the ceiling run just before it, as the machine is shared and noisy;
+#   5. with -p, profiles the clusterip-a mix (bench/prof-hook.mjs, load window only) and prints the top self times;
+#   6. measures programming latency: EDITS rewrites of one EndpointSlice in a small separate fixture directory, each
 #      timed from the file rename until a query returns the new address (includes the fixture watcher's debounce);
-#   8. prints the results as markdown (bench/report.mjs) and leaves raw outputs in OUTDIR.
+#      and, with -b, a few edits of a slice file placed beside the big cluster (the fixture source reloads the
+#      whole directory on any edit, so this shows how an edit's cost grows with the cluster);
+#   7. prints the results as markdown (bench/report.mjs) and leaves raw outputs in OUTDIR.
 #
 # Options:
 #   -l SECS       dnsperf run length per mix (default 10)
+#   -r ROUNDS     rounds of (ceiling, mix) pairs; the report gives medians (default 1)
 #   -s SERVICES   Services in the generated cluster (default 10000)
 #   -e ENDPOINTS  endpoints in the generated cluster (default 150000)
-#   -n EDITS      programming-latency edits (default 50; 0 skips)
+#   -S STARTS     clusterdns starts for the sync time and RSS figures (median reported; default 3)
+#   -n EDITS      programming-latency edits in the small fixture (default 50; 0 skips)
+#   -b EDITS      programming-latency edits beside the big cluster (default 3; 0 skips)
 #   -m "MIX ..."  query mixes (default: clusterip-a headless-a endpoint-a srv ptr aaaa-nodata nxdomain-search)
 #   -p            also take a CPU profile of the clusterip-a mix
 #   -o OUTDIR     where raw outputs go (default $TMPDIR/clusterdns-bench/<timestamp>)
@@ -27,11 +34,14 @@ set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
-SECS=10 SERVICES=10000 ENDPOINTS=150000 EDITS=50 PROFILE=0 OUT=""
+SECS=10 ROUNDS=1 STARTS=3 SERVICES=10000 ENDPOINTS=150000 EDITS=50 BIG_EDITS=3 PROFILE=0 OUT=""
 MIXES="clusterip-a headless-a endpoint-a srv ptr aaaa-nodata nxdomain-search"
-while getopts "l:s:e:n:m:po:h" opt; do
+while getopts "l:r:S:s:e:n:b:m:po:h" opt; do
   case $opt in
     l) SECS=$OPTARG ;;
+    r) ROUNDS=$OPTARG ;;
+    S) STARTS=$OPTARG ;;
+    b) BIG_EDITS=$OPTARG ;;
     s) SERVICES=$OPTARG ;;
     e) ENDPOINTS=$OPTARG ;;
     n) EDITS=$OPTARG ;;
@@ -110,21 +120,23 @@ PROBE_IP=$(node -e 'const m=require(process.argv[1]); console.log(m.probe.answer
 fact nproc "$(nproc)"
 fact cpu_model "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 fact node_version "$(node --version)"
-fact dnsperf_version "$(dnsperf -h 2>&1 | grep -m1 -o 'version [0-9.]*' || echo unknown)"
+fact dnsperf_version "$(dpkg-query -W -f '${Version}' dnsperf 2>/dev/null || echo unknown)"
 fact kernel "$(uname -r)"
 fact mem_total_kb "$(awk '/MemTotal/{print $2}' /proc/meminfo)"
 fact secs "$SECS"
+fact rounds "$ROUNDS"
 fact command "bench/run.sh $*"
 
 # ---- helpers ----
 sys_busy() { awk '/^cpu /{printf "%d %d", $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat; }
-wait_quiet() { # the box is shared: wait (at most 15 s) for a 1 s window with < 15% of all CPUs busy
+wait_quiet() { # the box is shared: wait (at most 5 s) for a 1 s window with < 15% of all CPUs busy
   local a b i
-  for i in $(seq 15); do
+  for i in $(seq 5); do
     a=($(sys_busy)); sleep 1; b=($(sys_busy))
     awk -v db=$((b[0] - a[0])) -v di=$((b[1] - a[1])) 'BEGIN{exit !(db * 100 < 15 * (db + di))}' && return 0
   done
-  log "warning: the machine never went quiet; numbers may be noisy"
+  log "warning: the machine is busy; numbers may be noisy"
+  echo busy >>"$OUT/noisy.txt"
 }
 cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null; }
@@ -152,9 +164,9 @@ start_ceiling() {
   die "the ceiling responder did not start"
 }
 
-run_ceiling() { # $1 label
+run_ceiling() { # $1 label, $2 query file
   start_ceiling
-  run_dnsperf "$1" "$CEIL_PORT" "$CACHE/queries/clusterip-a.txt" "$CEIL_PID"
+  run_dnsperf "$1" "$CEIL_PORT" "$2" "$CEIL_PID"
   stop "$CEIL_PID"
 }
 
@@ -184,40 +196,44 @@ start_clusterdns() { # $1 corefile, $2 log, $3 port, $4 probe name, $5 probe ip;
   return 0
 }
 
-# ---- 3. ceiling (before) ----
+# ---- 3. clusterdns on the big cluster ----
 log "results in $OUT"
-log "ceiling (fixed-response responder), ${SECS}s"
-run_ceiling ceiling-before
-
-# ---- 4. clusterdns on the big cluster ----
 write_corefile "$OUT/Corefile" "$CD_PORT" "$CACHE/cluster"
-log "starting clusterdns on $SERVICES services / $ENDPOINTS endpoints"
-start_clusterdns "$OUT/Corefile" "$OUT/clusterdns.log" "$CD_PORT" "$PROBE_NAME" "$PROBE_IP"
-fact sync_first_answer_ms "$SYNC_MS"
-fact sync_fixture_loaded_ms "${LOADED_MS:-}"
-sleep 1 # let the post-load garbage settle into what a steady server holds
-fact rss_after_sync_kb "$(status_kb "$CD_PID" VmRSS)"
-fact hwm_after_sync_kb "$(status_kb "$CD_PID" VmHWM)"
-log "synced: first answer after ${SYNC_MS} ms, RSS $(status_kb "$CD_PID" VmRSS) kB"
+# Several starts, as one start on a shared machine is easily disturbed; the last one serves the mixes.
+for start in $(seq "$STARTS"); do
+  log "starting clusterdns on $SERVICES services / $ENDPOINTS endpoints ($start/$STARTS)"
+  wait_quiet
+  start_clusterdns "$OUT/Corefile" "$OUT/clusterdns.log" "$CD_PORT" "$PROBE_NAME" "$PROBE_IP"
+  sleep 1 # let the post-load garbage settle into what a steady server holds
+  echo "$SYNC_MS ${LOADED_MS:-} $(status_kb "$CD_PID" VmRSS) $(status_kb "$CD_PID" VmHWM)" >>"$OUT/starts.txt"
+  log "synced: first answer after ${SYNC_MS} ms, RSS $(status_kb "$CD_PID" VmRSS) kB"
+  [ "$start" -lt "$STARTS" ] && stop "$CD_PID"
+done
 
-# ---- 5. mixes ----
-for mix in $MIXES; do
-  [ -f "$CACHE/queries/$mix.txt" ] || { log "no query file for mix $mix, skipped"; continue; }
-  run_dnsperf "$mix" "$CD_PORT" "$CACHE/queries/$mix.txt" "$CD_PID"
+# ---- 4. mixes, each right after a ceiling run with the same query file ----
+# A short unrecorded warm-up first: right after the load V8 still collects the load's garbage and compiles the
+# query path, which would otherwise all land on the first mix.
+log "warm-up"
+timeout 60 taskset -c "$CLI_CPU" dnsperf -s 127.0.0.1 -p "$CD_PORT" -d "$CACHE/queries/clusterip-a.txt" -l 3 -c 1 -q 100 \
+  >"$OUT/warmup.txt" 2>&1
+for r in $(seq "$ROUNDS"); do
+  for mix in $MIXES; do
+    qf=$CACHE/queries/$mix.txt
+    [ -f "$qf" ] || { log "no query file for mix $mix, skipped"; continue; }
+    run_ceiling "ceiling@$mix@$r" "$qf"
+    run_dnsperf "$mix@$r" "$CD_PORT" "$qf" "$CD_PID"
+  done
 done
 fact rss_after_load_kb "$(status_kb "$CD_PID" VmRSS)"
 fact hwm_after_load_kb "$(status_kb "$CD_PID" VmHWM)"
 stop "$CD_PID"
 
-log "ceiling again"
-run_ceiling ceiling-after
-
-# ---- 6. profile ----
+# ---- 5. profile ----
 if [ "$PROFILE" = 1 ]; then
   log "profiling the clusterip-a mix"
   export BENCH_PROF_FILE=$OUT/clusterip-a.cpuprofile
   CD_NODE_ARGS="--import $BENCH/prof-hook.mjs" start_clusterdns "$OUT/Corefile" "$OUT/clusterdns-prof.log" "$CD_PORT" "$PROBE_NAME" "$PROBE_IP"
-  PROF_PID=$CD_PID run_dnsperf clusterip-a-profiled "$CD_PORT" "$CACHE/queries/clusterip-a.txt" "$CD_PID"
+  PROF_PID=$CD_PID run_dnsperf "clusterip-a-profiled@1" "$CD_PORT" "$CACHE/queries/clusterip-a.txt" "$CD_PID"
   for i in $(seq 100); do [ -s "$BENCH_PROF_FILE" ] && break; sleep 0.1; done
   sleep 0.5
   stop "$CD_PID"
@@ -228,7 +244,7 @@ if [ "$PROFILE" = 1 ]; then
   fi
 fi
 
-# ---- 7. programming latency ----
+# ---- 6. programming latency ----
 if [ "$EDITS" -gt 0 ]; then
   log "programming latency: $EDITS EndpointSlice edits"
   node "$BENCH/probe.mjs" prog-fixture "$OUT/prog" >/dev/null
@@ -237,6 +253,17 @@ if [ "$EDITS" -gt 0 ]; then
   node "$BENCH/probe.mjs" prog "$PROG_PORT" "$OUT/prog" "$EDITS" >"$OUT/prog.json" || log "warning: some edits were never seen"
   stop "$CD_PID"
 fi
+if [ "$BIG_EDITS" -gt 0 ]; then
+  log "programming latency beside the big cluster: $BIG_EDITS edits"
+  node "$BENCH/probe.mjs" prog-fixture "$OUT/prog-big" >/dev/null
+  ln -sf "$CACHE/cluster/cluster.json" "$OUT/prog-big/cluster.json"
+  write_corefile "$OUT/Corefile-prog-big" "$PROG_PORT" "$OUT/prog-big"
+  start_clusterdns "$OUT/Corefile-prog-big" "$OUT/clusterdns-prog-big.log" "$PROG_PORT" prog.bench.svc.cluster.local 10.250.0.1
+  PROBE_EDIT_TIMEOUT_MS=60000 node "$BENCH/probe.mjs" prog "$PROG_PORT" "$OUT/prog-big" "$BIG_EDITS" >"$OUT/prog-big.json" ||
+    log "warning: some edits were never seen"
+  fact hwm_prog_big_kb "$(status_kb "$CD_PID" VmHWM)"
+  stop "$CD_PID"
+fi
 
-# ---- 8. report ----
+# ---- 7. report ----
 node "$BENCH/report.mjs" "$OUT" | tee "$OUT/report.md"
