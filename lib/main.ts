@@ -30,6 +30,9 @@ export interface StartOptions {
   exit?: (code: number) => void;
 }
 
+/** How long a replaced instance keeps running after a reload, so its in-flight queries finish. */
+export const RETIRE_GRACE_MS = 5000;
+
 /** What a reload did. */
 export type ReloadOutcome = 'unchanged' | 'reloaded' | 'failed';
 
@@ -122,7 +125,16 @@ class Running implements Instance {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.queue;
+    await Promise.all([...this.retiring.keys()].map((old) => this.retire(old)));
     await this.server.stop(true);
+  }
+
+  private readonly retiring = new Map<DnsServer, NodeJS.Timeout>();
+
+  private async retire(old: DnsServer): Promise<void> {
+    clearTimeout(this.retiring.get(old));
+    this.retiring.delete(old);
+    await old.stop(false);
   }
 
   private announce(): void {
@@ -160,7 +172,11 @@ class Running implements Instance {
       this.hash = hash;
       this.announce();
       this.schedule(reloadConfig(plan));
-      await old.stop(false);
+      // Queries the old instance is still working on (a forward waiting on its upstream) get their answer: it is
+      // stopped only after the longest a query may take (forward's 5 s deadline).
+      const retire = setTimeout(() => void this.retire(old), RETIRE_GRACE_MS);
+      retire.unref();
+      this.retiring.set(old, retire);
       return 'reloaded';
     } catch (err) {
       if (next !== undefined && next !== this.server) await next.stop(false).catch(() => undefined);

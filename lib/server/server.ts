@@ -143,9 +143,9 @@ export class DnsServer {
   }
 
   /**
-   * Stop this instance: run the shutdown hooks (each once, errors logged) while the listeners still answer, then,
-   * for the last instance of the process (`final`), the final-shutdown hooks — health's lameduck sleeps there —
-   * and close the listeners no newer instance took over.
+   * Stop this instance: for the last instance of the process (`final`) first the final-shutdown hooks — health's
+   * lameduck sleeps there with every plugin still working — then the shutdown hooks (each once, errors logged),
+   * then close the listeners no newer instance took over.
    */
   async stop(final = true): Promise<void> {
     if (this.stopped) return;
@@ -159,8 +159,9 @@ export class DnsServer {
         }
       }
     };
-    await run(this.shutdowns);
+    // Final hooks first: the lameduck wait happens while every plugin (forward's sockets too) still works.
     if (final) await run(this.finalShutdowns);
+    await run(this.shutdowns);
     await Promise.all(this.listeners.filter((l) => !l.adopted).flatMap((l) => [l.udp.close(), l.tcp.close()]));
   }
 

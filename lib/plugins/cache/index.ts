@@ -1,6 +1,7 @@
 /** The `cache` plugin definition. */
 import type { PluginDef } from '../../plugin.js';
 import { CacheHandler } from './handler.js';
+import { cacheMetrics } from './metrics.js';
 import { parse, type CacheConfig } from './setup.js';
 
 export type { CacheConfig } from './setup.js';
@@ -16,7 +17,12 @@ export const cache: PluginDef<CacheConfig> = {
     // SERVFAIL for a chain that ends here, as for any plugin without a next.
     if (next === null) return null;
     const h = new CacheHandler(cfg, next, { log: env.log });
-    env.onShutdown(() => h.whenIdle());
+    const retire = cacheMetrics(env).add(h, cfg.zones, env);
+    // The metrics keep the final counts once the last background refreshes are done.
+    env.onShutdown(async () => {
+      await h.whenIdle();
+      retire();
+    });
     // A data plugin of this block changed names (a new Service, a readiness flip): drop what is now stale at once,
     // negative answers included, instead of waiting for their TTL.
     env.onInvalidate((suffix) => h.purgeSuffix(suffix));

@@ -5,6 +5,7 @@
 import type { Handler, PluginDef } from '../../plugin.js';
 import { ForwardHandler } from './handler.js';
 import { IdSource } from './ids.js';
+import { forwardMetrics } from './metrics.js';
 import { makePolicy } from './policy.js';
 import { Proxy } from './proxy.js';
 import { parse, type ForwardConfig } from './setup.js';
@@ -65,7 +66,11 @@ export const forward: PluginDef<ForwardConfig> = {
   parse,
   build(cfg, next, env) {
     const h = buildForward(cfg, next);
-    env.onShutdown(() => h.close());
+    const retire = forwardMetrics(env).add(h);
+    env.onShutdown(() => {
+      h.close();
+      retire();
+    });
     return h;
   },
 };
