@@ -67,9 +67,9 @@ export class UdpListener implements ReplySink {
     const s = this.socket;
     if (s === undefined) return;
     const address = this.dualStack && to.family === 4 ? `::ffff:${to.address}` : to.address;
-    s.send(wire, to.port, address, (err) => {
-      if (err) this.log.debug({ err }, 'udp send failed');
-    });
+    // No completion callback: it costs a closure and a callback per reply on the hottest path, and send errors
+    // (a vanished peer) surface on the socket's 'error' event, which is logged.
+    s.send(wire, to.port, address);
   }
 
   close(): Promise<void> {

@@ -3,6 +3,7 @@
  * request and response sizes, responses by rcode and the plugin that wrote them, DO-bit requests. One observer per
  * server instance; label-bound cells are cached per (server, zone) so a query allocates nothing once warm.
  */
+import { DROPPED_ZONE } from '../../server/dispatcher.js';
 import type { Registry } from 'prom-client';
 import { TYPE, rcodeName } from '../../dns/constants.js';
 import type { QueryObserver } from '../../plugin.js';
@@ -28,8 +29,8 @@ export const TIME_BUCKETS: readonly number[] = Array.from({ length: 16 }, (_, k)
 /** CoreDNS request/response size buckets. */
 export const SIZE_BUCKETS: readonly number[] = [0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291, 16e3, 32e3, 48e3, 64e3];
 
-/** The zone label of queries the server refused before any block (CoreDNS vars.Dropped). */
-export const DROPPED_ZONE = 'dropped';
+// Set by the dispatcher on queries refused before any block ran.
+export { DROPPED_ZONE };
 
 /** Cells of one (server, zone) pair. */
 interface Scope {
