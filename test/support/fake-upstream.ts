@@ -172,3 +172,13 @@ export class FakeUpstream {
     });
   }
 }
+
+/** Poll `cond` every 10 ms until it holds (true) or `ms` pass (false). */
+export async function until(cond: () => boolean, ms = 3000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}

@@ -14,7 +14,7 @@ import { ErrorsHandler } from '../../../lib/plugins/errors/handler.js';
 import { buildForward, type ForwardHandler } from '../../../lib/plugins/forward/index.js';
 import { Dispatcher } from '../../../lib/server/dispatcher.js';
 import { parse } from '../../../lib/plugins/forward/setup.js';
-import { FakeUpstream, type Script } from '../../support/fake-upstream.js';
+import { FakeUpstream, until, type Script } from '../../support/fake-upstream.js';
 import { makeQuery, NextRecorder, serve } from '../../support/query.js';
 
 const handlers: ForwardHandler[] = [];
@@ -43,14 +43,6 @@ function a(msg: { answer: { type: number; data: unknown }[] } | undefined): unkn
   return (msg?.answer ?? []).filter((r) => r.type === TYPE.A).map((r) => r.data);
 }
 
-async function until(cond: () => boolean, ms = 3000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await sleep(10);
-  }
-  return true;
-}
 
 t.test('forwards over the client transport and restores the client ID', async (t) => {
   const u = await upstream();

@@ -12,7 +12,7 @@ import type { PluginEnv } from '../../../lib/plugin.js';
 import { boundPort } from '../../../lib/plugins/health/http.js';
 import { forward, type ForwardHandler } from '../../../lib/plugins/forward/index.js';
 import { ask, rcodeOf } from '../../support/client.js';
-import { FakeUpstream, type Script } from '../../support/fake-upstream.js';
+import { FakeUpstream, until, type Script } from '../../support/fake-upstream.js';
 import { httpGet, sample, samples } from '../../support/http.js';
 import { serve, testEnv } from '../../support/query.js';
 import { startServer } from '../../support/server.js';
@@ -50,14 +50,6 @@ function build(env: PluginEnv, to: string, body: string[] = []): ForwardHandler 
   return forward.build(forward.parse(d, { zones: env.zones, keys: env.keys }), null, env) as ForwardHandler;
 }
 
-async function until(cond: () => boolean, ms = 3000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await sleep(10);
-  }
-  return true;
-}
 
 /** CoreDNS plugin.TimeBuckets as Go prints the `le` labels. */
 const LE = ['0.00025', '0.0005', '0.001', '0.002', '0.004', '0.008', '0.016', '0.032', '0.064', '0.128', '0.256', '0.512', '1.024', '2.048', '4.096', '8.192', '+Inf'];
