@@ -103,20 +103,32 @@ export class ClusterModel implements ModelSink {
    */
   replace(snapshot: Snapshot): void {
     const events: ChangeEvent[] = [];
-    for (const kind of KINDS) {
-      const store = this.#stores[kind] as Map<string, AnyObj>;
-      const fresh = new Map<string, AnyObj>();
-      for (const obj of snapshot[SNAPSHOT_FIELD[kind]] as AnyObj[]) fresh.set(objectKey(obj.namespace, obj.name), obj);
-      for (const [key, obj] of fresh) {
-        const old = store.get(key);
-        if (!old) events.push({ kind, type: 'added', obj } as ChangeEvent);
-        else if (!this.#same(old, obj)) events.push({ kind, type: 'modified', obj, old } as ChangeEvent);
-      }
-      for (const [key, old] of store) {
-        if (!fresh.has(key)) events.push({ kind, type: 'deleted', old } as ChangeEvent);
-      }
-    }
+    for (const kind of KINDS) this.#diffKind(kind, snapshot[SNAPSHOT_FIELD[kind]] as AnyObj[], undefined, events);
     this.apply(events);
+  }
+
+  /**
+   * Replaces the objects of one kind with a fresh listing, as one batch. With `inScope`, stored objects it rejects
+   * are left alone (a namespaced re-list must not delete other namespaces' objects). Same diffing as `replace`.
+   */
+  replaceKind<K extends Kind>(kind: K, objects: readonly KindMap[K][], inScope?: (obj: KindMap[K]) => boolean): void {
+    const events: ChangeEvent[] = [];
+    this.#diffKind(kind, objects as readonly AnyObj[], inScope as ((obj: AnyObj) => boolean) | undefined, events);
+    this.apply(events);
+  }
+
+  #diffKind(kind: Kind, objects: readonly AnyObj[], inScope: ((obj: AnyObj) => boolean) | undefined, events: ChangeEvent[]): void {
+    const store = this.#stores[kind] as Map<string, AnyObj>;
+    const fresh = new Map<string, AnyObj>();
+    for (const obj of objects) fresh.set(objectKey(obj.namespace, obj.name), obj);
+    for (const [key, obj] of fresh) {
+      const old = store.get(key);
+      if (!old) events.push({ kind, type: 'added', obj } as ChangeEvent);
+      else if (!this.#same(old, obj)) events.push({ kind, type: 'modified', obj, old } as ChangeEvent);
+    }
+    for (const [key, old] of store) {
+      if (!fresh.has(key) && (inScope === undefined || inScope(old))) events.push({ kind, type: 'deleted', old } as ChangeEvent);
+    }
   }
 
   /** Registers a listener for applied batches; returns a function that unregisters it. */

@@ -100,6 +100,11 @@ export interface ModelSink {
   apply(events: ChangeEvent[]): void;
   /** Replace everything with a full listing: computes the difference and applies it as one batch. */
   replace(snapshot: Snapshot): void;
+  /**
+   * Replace every object of one kind (or, with `inScope`, only the stored objects it accepts, e.g. one namespace's)
+   * with a fresh listing, as one batch: what an API re-list of a single resource delivers.
+   */
+  replaceKind<K extends Kind>(kind: K, objects: readonly KindMap[K][], inScope?: (obj: KindMap[K]) => boolean): void;
 }
 
 /**

@@ -159,3 +159,25 @@ t.test('snapshot returns the current content', async (t) => {
   t.equal(s.services[0], m.get('Service', 'default', 'web'));
   t.same([...m.all('Pod')].map((p) => p.podIP), ['10.1.0.1']);
 });
+
+t.test('replaceKind replaces one kind, only within the scope it is given', async (t) => {
+  const { ClusterModel } = await import('../../lib/kube/model.js');
+  const m = new ClusterModel();
+  const ns = (name: string) => ({ namespace: '', name, resourceVersion: '1', labels: {} });
+  const svc = (namespace: string, name: string, rv = '1') => ({
+    namespace, name, resourceVersion: rv, labels: {}, type: 'ClusterIP', clusterIPs: ['10.0.0.1'], headless: false, externalName: '', ports: [],
+  });
+  m.replace({ namespaces: [ns('a'), ns('b')], services: [svc('a', 'x'), svc('b', 'y')], endpointSlices: [], pods: [] });
+  const batches: string[][] = [];
+  m.onChange((evs) => batches.push(evs.map((e) => `${e.type} ${e.kind} ${(e.obj ?? e.old)!.namespace}/${(e.obj ?? e.old)!.name}`)));
+  // A re-list of namespace a's services: x is gone, z is new; b/y is out of scope and must survive.
+  m.replaceKind('Service', [svc('a', 'z')], (s) => s.namespace === 'a');
+  t.same(batches, [['added Service a/z', 'deleted Service a/x']]);
+  t.ok(m.get('Service', 'b', 'y'));
+  t.equal(m.size('Namespace'), 2, 'other kinds untouched');
+  // Unscoped: everything of the kind not listed is deleted; an unchanged object produces no event.
+  m.replaceKind('Service', [svc('a', 'z')]);
+  t.same(batches[1], ['deleted Service b/y']);
+  m.replaceKind('Service', [svc('a', 'z', '2')]);
+  t.same(batches[2], ['modified Service a/z']);
+});
