@@ -4,6 +4,8 @@
  */
 import { networkInterfaces } from 'node:os';
 import { canonicalIP } from '../../dns/ip.js';
+import { ApiSource } from '../../kube/api/api-source.js';
+import { timingFromEnv } from '../../kube/api/reflector.js';
 import { FixtureSource } from '../../kube/fixture-source.js';
 import { ClusterModel } from '../../kube/model.js';
 import type { ClusterSource } from '../../kube/types.js';
@@ -11,13 +13,9 @@ import type { PluginDef, PluginEnv } from '../../plugin.js';
 import { ClusterZone } from '../../zone/cluster-zone.js';
 import { KubernetesHandler, type HandlerOptions } from './handler.js';
 import { affectedSuffixes } from './invalidate.js';
-import { programmingLatency, recordProgramming } from './metrics.js';
+import { apiSourceMetrics, programmingLatency, recordProgramming } from './metrics.js';
 import type { ZoneOptions } from '../../zone/cluster-zone.js';
 import { parse, type KubernetesConfig } from './setup.js';
-
-/** The message build() fails with when no `fixture` is configured. */
-export const NO_API_SOURCE =
-  'plugin/kubernetes: the Kubernetes API source is not available yet; use the `fixture PATH` option';
 
 // CoreDNS logs this every 0.5 s while startup waits for the first sync (kubernetes.go InitKubeCache).
 const WAIT_LOG_INTERVAL_MS = 500;
@@ -87,19 +85,35 @@ export function handlerOptionsOf(cfg: KubernetesConfig, localIPs: readonly strin
   };
 }
 
+/** The cluster's source: the fixture files when `fixture` is set, else the Kubernetes API. */
+function sourceOf(cfg: KubernetesConfig, env: PluginEnv): ClusterSource {
+  if (cfg.fixture !== null) return new FixtureSource({ path: cfg.fixture, log: env.log });
+  return new ApiSource({
+    connection: { kubeconfig: cfg.kubeconfig, endpoint: cfg.endpoints[0] ?? null, tls: cfg.tls },
+    limits: { qps: cfg.apiserverQPS, burst: cfg.apiserverBurst, maxInflight: cfg.apiserverMaxInflight },
+    namespaces: cfg.namespaces,
+    labelSelector: cfg.labelSelector?.text ?? '',
+    namespaceSelector: cfg.namespaceSelector?.text ?? '',
+    endpointSlices: !cfg.noEndpoints,
+    pods: cfg.pods === 'verified',
+    log: env.log,
+    observer: apiSourceMetrics(env.metrics),
+    timing: timingFromEnv(process.env),
+  });
+}
+
 /** The `kubernetes` plugin definition. */
 export const kubernetes: PluginDef<KubernetesConfig> = {
   name: 'kubernetes',
   once: true,
   parse,
   build(cfg, next, env) {
-    if (cfg.fixture === null) throw new Error(NO_API_SOURCE);
-    if (cfg.endpoints.length > 1) {
+    if (cfg.fixture === null && cfg.endpoints.length > 1) {
       env.log.warn(`Multiple endpoints have been deprecated, only the first specified endpoint '${cfg.endpoints[0]}' is used`);
     }
     const model = new ClusterModel({ log: env.log });
     const zone = new ClusterZone(model, zoneOptionsOf(cfg));
-    const source: ClusterSource = new FixtureSource({ path: cfg.fixture, log: env.log });
+    const source = sourceOf(cfg, env);
     const handler = new KubernetesHandler(handlerOptionsOf(cfg, cfg.localIPs ?? localAddresses(env.hosts)), zone, next, env, () => source.synced);
     // Registered after the zone's own listener, so caches are purged once the zone already answers the new way.
     const latency = programmingLatency(env.metrics);

@@ -9,7 +9,7 @@ import t from 'tap';
 import { parseServerKey } from '../../../lib/corefile/keys.js';
 import { parseCorefile } from '../../../lib/corefile/parser.js';
 import { ConfigError, type Directive } from '../../../lib/corefile/types.js';
-import { kubernetes, localAddresses, NO_API_SOURCE } from '../../../lib/plugins/kubernetes/index.js';
+import { kubernetes, localAddresses } from '../../../lib/plugins/kubernetes/index.js';
 import { parse, type KubernetesConfig } from '../../../lib/plugins/kubernetes/setup.js';
 import { ask } from '../../support/k8s-harness.js';
 import { testEnv } from '../../support/query.js';
@@ -187,9 +187,22 @@ t.test('README examples parse', async (t) => {
   }
 });
 
-t.test('build: the API source does not exist yet', async (t) => {
+t.test('build without fixture uses the API; in-cluster config without its environment fails startup clearly', async (t) => {
   const c = cfg('');
-  t.throws(() => kubernetes.build(c, null, testEnv(['cluster.local.'])), { message: NO_API_SOURCE });
+  const env = testEnv(['cluster.local.']);
+  const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+  delete process.env.KUBERNETES_SERVICE_HOST;
+  delete process.env.KUBERNETES_SERVICE_PORT;
+  t.teardown(() => {
+    if (saved.host !== undefined) process.env.KUBERNETES_SERVICE_HOST = saved.host;
+    if (saved.port !== undefined) process.env.KUBERNETES_SERVICE_PORT = saved.port;
+  });
+  kubernetes.build(c, null, env);
+  t.equal(env.readinessList[0]?.ready(), false, 'not ready before a sync');
+  await t.rejects(Promise.all(env.startups.map((f) => f())), {
+    message: 'unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined',
+  });
+  for (const f of env.shutdowns) await f();
 });
 
 const FIXTURE = `apiVersion: v1

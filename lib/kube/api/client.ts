@@ -1,0 +1,208 @@
+/**
+ * GET requests to the Kubernetes API over one keep-alive agent, with the Corefile's client limits
+ * (`apiserver_qps`, `apiserver_burst`, `apiserver_max_inflight`) and a hook for request metrics.
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { ApiConnection } from './connection.js';
+
+/** Request counts and timings, for `coredns_kubernetes_rest_client_*` metrics. */
+export interface RequestObserver {
+  /** One request finished its headers (status) or failed before them (status 0). */
+  request(method: string, host: string, status: number, seconds: number): void;
+  /** Time spent waiting for the client-side rate limiter. */
+  rateLimited?(method: string, host: string, seconds: number): void;
+}
+
+/** Client limits; 0 means unlimited. */
+export interface ClientLimits {
+  qps: number;
+  burst: number;
+  /** Concurrent non-watch requests. Watches are long-running and, as in the apiserver's own limit, not counted. */
+  maxInflight: number;
+}
+
+/** A non-2xx answer, with the Status object's reason and message when the API sent one. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A token bucket: `qps` tokens a second, at most `burst` saved up (burst 0 = qps rounded up, at least 1). */
+class RateLimiter {
+  readonly #rate: number;
+  readonly #burst: number;
+  #tokens: number;
+  #last = performance.now();
+  constructor(qps: number, burst: number) {
+    this.#rate = qps;
+    this.#burst = burst > 0 ? burst : Math.max(1, Math.ceil(qps));
+    this.#tokens = this.#burst;
+  }
+  /** Milliseconds to wait before the next request may start (and takes its token). */
+  reserve(): number {
+    const now = performance.now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#last) / 1000) * this.#rate);
+    this.#last = now;
+    this.#tokens -= 1;
+    return this.#tokens >= 0 ? 0 : (-this.#tokens / this.#rate) * 1000;
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    }
+    function abort(): void {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    }
+    signal?.addEventListener('abort', abort, { once: true });
+  });
+}
+
+/** Reads a whole response body as text. */
+export function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+    res.on('aborted', () => reject(new Error('response aborted')));
+  });
+}
+
+/** Builds an ApiError from a non-2xx response body (a `Status` object when the apiserver wrote it). */
+export function apiError(status: number, body: string): ApiError {
+  let reason = '';
+  let message = body.trim().slice(0, 300) || `HTTP ${status}`;
+  try {
+    const s = JSON.parse(body) as { reason?: unknown; message?: unknown };
+    if (typeof s.reason === 'string') reason = s.reason;
+    if (typeof s.message === 'string' && s.message) message = s.message;
+  } catch {
+    // Not JSON (a proxy's HTML page, say): keep the text.
+  }
+  return new ApiError(status, reason, message);
+}
+
+/** Issues GETs against one API server. */
+export class ApiClient {
+  readonly #conn: ApiConnection;
+  readonly #limiter: RateLimiter | null;
+  readonly #maxInflight: number;
+  readonly #observer: RequestObserver | undefined;
+  #inflight = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(conn: ApiConnection, limits: ClientLimits, observer?: RequestObserver) {
+    this.#conn = conn;
+    this.#limiter = limits.qps > 0 ? new RateLimiter(limits.qps, limits.burst) : null;
+    this.#maxInflight = limits.maxInflight;
+    this.#observer = observer;
+  }
+
+  /** The server's host:port, the `host` label of request metrics. */
+  get host(): string {
+    return this.#conn.server.host;
+  }
+
+  /**
+   * GETs `path?query`. Resolves with the response once headers arrive (any status; the caller reads or discards the
+   * body); rejects on network errors or when `signal` aborts. `watch` requests skip the in-flight limit.
+   */
+  async get(path: string, query: Record<string, string>, signal: AbortSignal, watch = false): Promise<IncomingMessage> {
+    if (this.#limiter) {
+      const wait = this.#limiter.reserve();
+      if (wait > 0) {
+        await sleep(wait, signal);
+        this.#observer?.rateLimited?.('GET', this.host, wait / 1000);
+      }
+    }
+    const limited = !watch && this.#maxInflight > 0;
+    if (limited) await this.#acquire(signal);
+    let released = !limited;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.#inflight--;
+      this.#waiting.shift()?.();
+    };
+    try {
+      const res = await this.#send(path, query, signal);
+      // A list holds its slot until its body is read; a watch never held one.
+      if (limited) {
+        res.once('end', release);
+        res.once('close', release);
+      }
+      return res;
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /** GETs and parses a JSON body; non-2xx becomes an ApiError. */
+  async getJSON(path: string, query: Record<string, string>, signal: AbortSignal): Promise<unknown> {
+    const res = await this.get(path, query, signal);
+    const body = await readBody(res);
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status > 299) throw apiError(status, body);
+    try {
+      return JSON.parse(body);
+    } catch {
+      throw new ApiError(status, 'BadResponse', `unparsable JSON from ${path}`);
+    }
+  }
+
+  async #acquire(signal: AbortSignal): Promise<void> {
+    while (this.#inflight >= this.#maxInflight) {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => {
+          const i = this.#waiting.indexOf(wake);
+          if (i >= 0) this.#waiting.splice(i, 1);
+          reject(signal.reason);
+        };
+        const wake = (): void => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.#waiting.push(wake);
+      });
+    }
+    this.#inflight++;
+  }
+
+  async #send(path: string, query: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
+    const url = new URL(this.#conn.base + path);
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+    const headers = { accept: 'application/json', 'user-agent': USER_AGENT, ...(await this.#conn.headers()) };
+    const started = performance.now();
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = send(url, { method: 'GET', headers, agent: this.#conn.agent, signal }, (res) => {
+        this.#observer?.request('GET', this.host, res.statusCode ?? 0, (performance.now() - started) / 1000);
+        resolve(res);
+      });
+      req.on('error', (err) => {
+        this.#observer?.request('GET', this.host, 0, (performance.now() - started) / 1000);
+        reject(err);
+      });
+      req.end();
+    });
+  }
+}
+
+/** Sent as User-Agent, so API server audit logs name us (CoreDNS sends `coredns/<version> ...`). */
+export const USER_AGENT = `clusterdns (${process.platform}/${process.arch}) node/${process.versions.node}`;
