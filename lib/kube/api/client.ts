@@ -191,16 +191,37 @@ export class ApiClient {
     const started = performance.now();
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = send(url, { method: 'GET', headers, agent: this.#conn.agent, signal }, (res) => {
+      if (signal.aborted) return reject(signal.reason);
+      // Abort by hand rather than with http's `signal` option: that listener stays on the signal after the response
+      // ended, and aborting later destroyed a keep-alive socket already lent to another request.
+      let response: IncomingMessage | null = null;
+      const req = send(url, { method: 'GET', headers, agent: this.#conn.agent }, (res) => {
+        response = res;
         this.#observer?.request('GET', this.host, res.statusCode ?? 0, (performance.now() - started) / 1000);
         resolve(res);
       });
+      const onAbort = (): void => {
+        // A response the parser has completed already gave its keep-alive socket back to the agent (its 'end' may
+        // still be queued): destroying the request now would destroy a socket another request may be using.
+        if (response?.complete) return;
+        req.destroy(new AbortedError());
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.once('close', () => signal.removeEventListener('abort', onAbort));
       req.on('error', (err) => {
         this.#observer?.request('GET', this.host, 0, (performance.now() - started) / 1000);
         reject(err);
       });
       req.end();
     });
+  }
+}
+
+/** A request we aborted ourselves (stop, or a watch being replaced). */
+export class AbortedError extends Error {
+  constructor() {
+    super('request aborted');
+    this.name = 'AbortError';
   }
 }
 
