@@ -112,6 +112,11 @@ export interface ModelSink {
  * from files or from the API. `start` resolves once the first full listing has been delivered (synced) or failed.
  */
 export interface ClusterSource {
+  /**
+   * Optional work before `start` that does not count against `startup_timeout`: loading libraries and credentials.
+   * @throws when the source's configuration cannot work.
+   */
+  prepare?(): Promise<void>;
   start(sink: ModelSink): Promise<void>;
   /** True once the first full listing has been delivered. */
   readonly synced: boolean;

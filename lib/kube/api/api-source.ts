@@ -92,6 +92,7 @@ export class ApiSource implements ClusterSource {
   #reflectors: Reflector[] = [];
   #synced = false;
   #stopped = false;
+  #started = false;
   #resolveSynced: (() => void) | null = null;
 
   constructor(opts: ApiSourceOptions) {
@@ -114,10 +115,21 @@ export class ApiSource implements ClusterSource {
    * waits as long as the API is unreachable: the caller bounds it with `startup_timeout`).
    * @throws ConnectionError when the connection configuration cannot work.
    */
+  /**
+   * Loads the API client and the credentials (importing @kubernetes/client-node takes 0.5 s, several on a busy
+   * machine: that is not the API's fault, so it is not counted against `startup_timeout`).
+   * @throws ConnectionError when the connection configuration cannot work.
+   */
+  async prepare(): Promise<void> {
+    this.#conn ??= await connect(this.#opts.connection, this.#opts.env);
+  }
+
   async start(sink: ModelSink): Promise<void> {
-    if (this.#conn) throw new Error('ApiSource already started');
+    if (this.#started) throw new Error('ApiSource already started');
+    this.#started = true;
     const log = this.#opts.log;
-    this.#conn = await connect(this.#opts.connection, this.#opts.env);
+    await this.prepare();
+    if (!this.#conn) throw new Error('unreachable: prepare() sets the connection');
     if (this.#stopped) {
       this.#conn.close();
       return;

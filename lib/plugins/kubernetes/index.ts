@@ -39,6 +39,7 @@ export function localAddresses(bound: readonly string[] = []): string[] {
 
 /** Starts `source` and waits for its first listing up to `timeoutMs`, as CoreDNS's OnStartup does. */
 async function startSource(source: ClusterSource, model: ClusterModel, timeoutMs: number, env: PluginEnv): Promise<void> {
+  await source.prepare?.();
   const started = source.start(model);
   let timer: NodeJS.Timeout | undefined;
   let ticker: NodeJS.Timeout | undefined;
