@@ -247,6 +247,9 @@ t.test('recovers from 410 in the stream, dropped, closed and stalled watches, 50
   await change('cleanly closed watches');
   const stallLogs = () => e.logs().filter((l) => typeof l.msg === 'string' && l.msg.includes('received nothing'));
   t.equal(stallLogs().length, 0, 'idle watches with bookmarks are not taken for stalled');
+  // Stall the open watch (not one still waiting out a backoff after the close above).
+  await pollUntil(() => e.api.watchCount('services') === 1, WAIT_MS);
+  await new Promise((r) => setTimeout(r, 300));
   e.api.stall('services', true);
   await new Promise((r) => setTimeout(r, 100));
   e.api.stall('services', false);

@@ -63,6 +63,9 @@ const COLLECTIONS: Record<Kind, Collection> = {
   Pod: { kind: 'Pod', resource: 'pods', group: '', base: '/api/v1', namespaced: true, slim: slimPod as never },
 };
 
+/** The field selector of the Pod collection: only Pods that may still hold their IP. */
+export const POD_FIELD_SELECTOR = 'status.phase!=Succeeded,status.phase!=Failed,status.phase!=Unknown';
+
 /** The collections (paths and selectors) to mirror for `opts`. */
 export function collectionsFor(opts: Pick<ApiSourceOptions, 'namespaces' | 'labelSelector' | 'namespaceSelector' | 'endpointSlices' | 'pods'>): CollectionSpec[] {
   const kinds: Kind[] = ['Namespace', 'Service'];
@@ -71,8 +74,10 @@ export function collectionsFor(opts: Pick<ApiSourceOptions, 'namespaces' | 'labe
   const out: CollectionSpec[] = [];
   for (const kind of kinds) {
     const c = COLLECTIONS[kind];
-    const labelSelector = kind === 'Namespace' ? opts.namespaceSelector : kind === 'Pod' ? '' : opts.labelSelector;
-    const common = { kind, resource: c.resource, group: c.group, labelSelector, fieldSelector: '', slim: c.slim };
+    const labelSelector = kind === 'Namespace' ? opts.namespaceSelector : opts.labelSelector;
+    // CoreDNS (controller.go podListFunc) leaves finished Pods out on the server side: their IPs are free for reuse.
+    const fieldSelector = kind === 'Pod' ? POD_FIELD_SELECTOR : '';
+    const common = { kind, resource: c.resource, group: c.group, labelSelector, fieldSelector, slim: c.slim };
     if (c.namespaced && opts.namespaces.length > 0) {
       for (const ns of opts.namespaces) {
         out.push({ ...common, namespace: ns, path: `${c.base}/namespaces/${encodeURIComponent(ns)}/${c.resource}` });
@@ -145,8 +150,8 @@ export class ApiSource implements ClusterSource {
       ...pickHooks(observer),
       listed: (spec, objects, pages, ms, first) => {
         observer?.listed?.(spec, objects, pages, ms, first);
-        const key = spec.resource;
-        counts.set(key, (counts.get(key) ?? 0) + objects);
+        // The sync summary counts each collection's first listing once (a re-list before the sync is not added).
+        if (first) counts.set(spec.resource, (counts.get(spec.resource) ?? 0) + objects);
         log?.info(
           { resource: spec.resource, namespace: spec.namespace || undefined, objects, pages, ms: Math.round(ms) },
           first ? `listed ${objects} ${spec.resource}` : `re-listed ${objects} ${spec.resource}`,

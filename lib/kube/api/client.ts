@@ -24,13 +24,25 @@ export interface ClientLimits {
 
 /** A non-2xx answer, with the Status object's reason and message when the API sent one. */
 export class ApiError extends Error {
+  /** How long the server asked us to wait (`Retry-After`, or the Status's `details.retryAfterSeconds`); 0 if not. */
+  readonly retryAfterMs: number;
+  /** The error came as an ERROR event inside a watch stream, not as an HTTP status. */
+  readonly inStream: boolean;
   constructor(
     readonly status: number,
     readonly reason: string,
     message: string,
+    o: { retryAfterMs?: number; inStream?: boolean } = {},
   ) {
     super(message);
+    this.retryAfterMs = o.retryAfterMs ?? 0;
+    this.inStream = o.inStream ?? false;
   }
+}
+
+/** A request that sent nothing for too long. */
+export class RequestTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
 }
 
 /** A token bucket: `qps` tokens a second, at most `burst` saved up (burst 0 = qps rounded up, at least 1). */
@@ -81,18 +93,27 @@ export function readBody(res: IncomingMessage): Promise<string> {
   });
 }
 
-/** Builds an ApiError from a non-2xx response body (a `Status` object when the apiserver wrote it). */
-export function apiError(status: number, body: string): ApiError {
+/**
+ * Builds an ApiError from a non-2xx response body (a `Status` object when the apiserver wrote it) and its
+ * `Retry-After` header (seconds).
+ */
+export function apiError(status: number, body: string, retryAfter?: string | string[]): ApiError {
   let reason = '';
   let message = body.trim().slice(0, 300) || `HTTP ${status}`;
+  let retryAfterMs = 0;
+  const header = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+  if (Number.isFinite(header) && header > 0) retryAfterMs = header * 1000;
   try {
-    const s = JSON.parse(body) as { reason?: unknown; message?: unknown };
+    const s = JSON.parse(body) as { reason?: unknown; message?: unknown; details?: { retryAfterSeconds?: unknown } };
     if (typeof s.reason === 'string') reason = s.reason;
     if (typeof s.message === 'string' && s.message) message = s.message;
+    const secs = Number(s.details?.retryAfterSeconds);
+    if (!retryAfterMs && Number.isFinite(secs) && secs > 0) retryAfterMs = secs * 1000;
   } catch {
     // Not JSON (a proxy's HTML page, say): keep the text.
   }
-  return new ApiError(status, reason, message);
+  // Never wait longer than a minute on the server's word.
+  return new ApiError(status, reason, message, { retryAfterMs: Math.min(retryAfterMs, 60_000) });
 }
 
 /** Issues GETs against one API server. */
@@ -111,16 +132,18 @@ export class ApiClient {
     this.#observer = observer;
   }
 
-  /** The server's host:port, the `host` label of request metrics. */
+  /** The server's host:port, the `host` label of request metrics (client-go always includes the port). */
   get host(): string {
-    return this.#conn.server.host;
+    const u = this.#conn.server;
+    return `${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`;
   }
 
   /**
    * GETs `path?query`. Resolves with the response once headers arrive (any status; the caller reads or discards the
    * body); rejects on network errors or when `signal` aborts. `watch` requests skip the in-flight limit.
    */
-  async get(path: string, query: Record<string, string>, signal: AbortSignal, watch = false): Promise<IncomingMessage> {
+  async get(path: string, query: Record<string, string>, signal: AbortSignal, o: { watch?: boolean; timeoutMs?: number } = {}): Promise<IncomingMessage> {
+    const watch = o.watch ?? false;
     if (this.#limiter) {
       const wait = this.#limiter.reserve();
       if (wait > 0) {
@@ -138,7 +161,7 @@ export class ApiClient {
       this.#waiting.shift()?.();
     };
     try {
-      const res = await this.#send(path, query, signal);
+      const res = await this.#send(path, query, signal, o.timeoutMs ?? 0, watch);
       // A list holds its slot until its body is read; a watch never held one.
       if (limited) {
         res.once('end', release);
@@ -152,11 +175,11 @@ export class ApiClient {
   }
 
   /** GETs and parses a JSON body; non-2xx becomes an ApiError. */
-  async getJSON(path: string, query: Record<string, string>, signal: AbortSignal): Promise<unknown> {
-    const res = await this.get(path, query, signal);
+  async getJSON(path: string, query: Record<string, string>, signal: AbortSignal, timeoutMs = 0): Promise<unknown> {
+    const res = await this.get(path, query, signal, { timeoutMs });
     const body = await readBody(res);
     const status = res.statusCode ?? 0;
-    if (status < 200 || status > 299) throw apiError(status, body);
+    if (status < 200 || status > 299) throw apiError(status, body, res.headers['retry-after']);
     try {
       return JSON.parse(body);
     } catch {
@@ -184,7 +207,11 @@ export class ApiClient {
     this.#inflight++;
   }
 
-  async #send(path: string, query: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
+  /**
+   * Sends one GET. With `timeoutMs`, a socket silent for that long (before the headers, or while a non-watch body
+   * streams) fails the request; for a watch the caller's stall detection takes over once the headers are in.
+   */
+  async #send(path: string, query: Record<string, string>, signal: AbortSignal, timeoutMs: number, watch: boolean): Promise<IncomingMessage> {
     const url = new URL(this.#conn.base + path);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     const headers = { accept: 'application/json', 'user-agent': USER_AGENT, ...(await this.#conn.headers()) };
@@ -197,9 +224,13 @@ export class ApiClient {
       let response: IncomingMessage | null = null;
       const req = send(url, { method: 'GET', headers, agent: this.#conn.agent }, (res) => {
         response = res;
+        if (watch) req.setTimeout(0);
         this.#observer?.request('GET', this.host, res.statusCode ?? 0, (performance.now() - started) / 1000);
         resolve(res);
       });
+      if (timeoutMs > 0) {
+        req.setTimeout(timeoutMs, () => req.destroy(new RequestTimeoutError(`no data from the API server for ${timeoutMs} ms`)));
+      }
       const onAbort = (): void => {
         // A response the parser has completed already gave its keep-alive socket back to the agent (its 'end' may
         // still be queued): destroying the request now would destroy a socket another request may be using.
@@ -209,7 +240,8 @@ export class ApiClient {
       signal.addEventListener('abort', onAbort, { once: true });
       req.once('close', () => signal.removeEventListener('abort', onAbort));
       req.on('error', (err) => {
-        this.#observer?.request('GET', this.host, 0, (performance.now() - started) / 1000);
+        // Errors after the response arrived (an aborted watch) were counted with the response already.
+        if (response === null) this.#observer?.request('GET', this.host, 0, (performance.now() - started) / 1000);
         reject(err);
       });
       req.end();

@@ -142,6 +142,11 @@ async function makeConnection(kc: KubeConfigT, server: URL, description: string)
       await kc.applyToHTTPSOptions(opts);
       // Basic auth (kubeconfig username/password) comes back as `auth`, not a header.
       const headers: OutgoingHttpHeaders = { ...((opts.headers ?? {}) as OutgoingHttpHeaders) };
+      // client-go trims token files; client-node does not, and a trailing newline makes the header invalid.
+      for (const k of Object.keys(headers)) {
+        const v = headers[k];
+        if (typeof v === 'string') headers[k] = v.trim();
+      }
       if (opts.auth) headers.authorization = 'Basic ' + Buffer.from(opts.auth).toString('base64');
       (opts.agent as HttpAgent | undefined)?.destroy();
       return headers;

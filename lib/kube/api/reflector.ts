@@ -46,6 +46,8 @@ export interface ReflectorTiming {
   backoffMaxMs: number;
   /** A watch that stayed open this long (or delivered an event) resets the backoff. */
   healthyMs: number;
+  /** A list that sends nothing (headers or body) for this long, or a watch without headers, is abandoned. */
+  requestTimeoutMs: number;
 }
 
 export const DEFAULT_TIMING: ReflectorTiming = {
@@ -55,12 +57,13 @@ export const DEFAULT_TIMING: ReflectorTiming = {
   backoffInitialMs: 500,
   backoffMaxMs: 30_000,
   healthyMs: 10_000,
+  requestTimeoutMs: 60_000,
 };
 
 /**
  * Timing overrides from the environment, for tests and unusual networks (not Corefile options: CoreDNS has none):
  * CLUSTERDNS_API_PAGE_SIZE, CLUSTERDNS_API_WATCH_TIMEOUT_SECONDS (one number or `min-max`), CLUSTERDNS_API_STALL_MS,
- * CLUSTERDNS_API_BACKOFF_INITIAL_MS, CLUSTERDNS_API_BACKOFF_MAX_MS, CLUSTERDNS_API_HEALTHY_MS.
+ * CLUSTERDNS_API_BACKOFF_INITIAL_MS, CLUSTERDNS_API_BACKOFF_MAX_MS, CLUSTERDNS_API_HEALTHY_MS, CLUSTERDNS_API_REQUEST_TIMEOUT_MS.
  * @throws Error naming the variable when a value is not a positive number.
  */
 export function timingFromEnv(env: NodeJS.ProcessEnv): Partial<ReflectorTiming> {
@@ -77,7 +80,8 @@ export function timingFromEnv(env: NodeJS.ProcessEnv): Partial<ReflectorTiming> 
   const wt = env.CLUSTERDNS_API_WATCH_TIMEOUT_SECONDS;
   if (wt) {
     const [a, b = a] = wt.split('-').map(Number);
-    if (!(a! > 0) || !(b! >= a!)) throw new Error(`CLUSTERDNS_API_WATCH_TIMEOUT_SECONDS must be N or MIN-MAX, got ${JSON.stringify(wt)}`);
+    // Whole seconds: the API takes an integer, and 0 would mean no server-side timeout at all.
+    if (!Number.isInteger(a) || !Number.isInteger(b) || !(a! >= 1) || !(b! >= a!)) throw new Error(`CLUSTERDNS_API_WATCH_TIMEOUT_SECONDS must be N or MIN-MAX, got ${JSON.stringify(wt)}`);
     out.watchTimeoutSeconds = [a!, b!];
   }
   const stall = num('CLUSTERDNS_API_STALL_MS');
@@ -88,6 +92,8 @@ export function timingFromEnv(env: NodeJS.ProcessEnv): Partial<ReflectorTiming> 
   if (bm !== undefined) out.backoffMaxMs = bm;
   const healthy = num('CLUSTERDNS_API_HEALTHY_MS');
   if (healthy !== undefined) out.healthyMs = healthy;
+  const request = num('CLUSTERDNS_API_REQUEST_TIMEOUT_MS');
+  if (request !== undefined) out.requestTimeoutMs = request;
   return out;
 }
 
@@ -150,6 +156,8 @@ export class Reflector<K extends Kind = Kind> {
   #wakeSleep: (() => void) | null = null;
   // The condition last logged, so a persistent failure is logged once, not on every retry.
   #problem = '';
+  // Whether this server ever sent us a bookmark: only then is a silent watch surely stalled.
+  #sawBookmark = false;
   // Objects whose conversion failed are reported once per name and resourceVersion.
   readonly #badObjects = new Set<string>();
 
@@ -191,6 +199,15 @@ export class Reflector<K extends Kind = Kind> {
   }
 
   async #loop(): Promise<void> {
+    try {
+      await this.#cycle();
+    } catch (err) {
+      // Only a bug in the loop's own bookkeeping can get here; it must not become an unhandled rejection.
+      this.#log?.error({ resource: this.spec.resource, err }, 'plugin/kubernetes: reflector stopped by an internal error');
+    }
+  }
+
+  async #cycle(): Promise<void> {
     let expiredInARow = 0;
     while (!this.#stopped) {
       let delay = 0;
@@ -200,14 +217,18 @@ export class Reflector<K extends Kind = Kind> {
         if (end === 'expired') {
           this.#rv = null;
           this.#hooks.restarted?.(this.spec, 'expired');
-          // A second 410 in a row (a server that keeps expiring us) backs off instead of hammering it.
+          // A second 410 in a row (a server that keeps expiring us) backs off instead of hammering it; the backoff
+          // only resets once a watch has been healthy, so it grows while this goes on.
           delay = ++expiredInARow > 1 ? this.#backoff.delay() : 0;
           this.#log?.info({ resource: this.spec.resource, namespace: this.spec.namespace || undefined }, 'watch expired (410 Gone), re-listing');
         } else {
-          expiredInARow = 0;
+          if (end !== 'quick') expiredInARow = 0;
           this.#hooks.restarted?.(this.spec, end === 'quick' ? 'timeout' : end);
           if (end === 'stalled') {
-            this.#log?.warn({ resource: this.spec.resource, stallMs: this.#timing.stallMs }, 'watch received nothing for too long; re-opening it');
+            // Without bookmarks (a watch cache turned off, some proxies) a quiet watch looks stalled: re-opening it
+            // is cheap and harmless, so that is only worth a warning when this server does send bookmarks.
+            const level = this.#sawBookmark ? 'warn' : 'debug';
+            this.#log?.[level]({ resource: this.spec.resource, stallMs: this.#timing.stallMs }, 'watch received nothing for too long; re-opening it');
           }
           // A watch the server ends as soon as it opens gets the backoff, so a broken proxy is not hammered.
           if (end === 'quick') delay = this.#backoff.delay();
@@ -215,15 +236,22 @@ export class Reflector<K extends Kind = Kind> {
       } catch (err) {
         if (this.#stopped) break;
         if (err instanceof ApiError && err.status === 410) {
-          // An expired continue token mid-list: start the list again.
+          // An expired continue token mid-list: start the list again (at once the first time).
           this.#rv = null;
           delay = ++expiredInARow > 1 ? this.#backoff.delay() : 0;
           this.#hooks.restarted?.(this.spec, 'expired');
-          continue;
+        } else {
+          if (err instanceof ApiError && err.inStream && err.status !== 429) {
+            // client-go re-lists after a watch error event: a resourceVersion the server cannot serve (504 "Too
+            // large resource version" after etcd was restored from a backup, say) would otherwise be retried forever.
+            this.#rv = null;
+          }
+          delay = this.#backoff.delay();
+          // The server said when to come back (429, 503): not sooner.
+          if (err instanceof ApiError && err.retryAfterMs > delay) delay = err.retryAfterMs;
+          this.#report(err, delay);
+          this.#hooks.restarted?.(this.spec, err instanceof ApplyError ? 'apply' : 'error');
         }
-        delay = this.#backoff.delay();
-        this.#report(err, delay);
-        this.#hooks.restarted?.(this.spec, err instanceof ApplyError ? 'apply' : 'error');
       }
       if (delay > 0) await this.#sleep(delay);
     }
@@ -240,13 +268,15 @@ export class Reflector<K extends Kind = Kind> {
       const query: Record<string, string> = { limit: String(this.#timing.pageSize) };
       if (cont) query.continue = cont;
       this.#addSelectors(query);
-      const list = (await this.#client.getJSON(this.spec.path, query, this.#stop.signal)) as {
+      const list = (await this.#client.getJSON(this.spec.path, query, this.#stop.signal, this.#timing.requestTimeoutMs)) as {
         metadata?: { resourceVersion?: unknown; continue?: unknown };
         items?: unknown;
       };
       if (this.#stopped) return;
+      // A 200 without items (a misbehaving proxy) must not be taken for an empty cluster: that would delete everything.
+      if (!Array.isArray(list.items)) throw new ApiError(200, 'BadResponse', `list of ${this.spec.path} without items`);
       pages++;
-      for (const raw of Array.isArray(list.items) ? list.items : []) {
+      for (const raw of list.items) {
         const obj = this.#convert(raw);
         if (obj) objects.push(obj);
       }
@@ -263,7 +293,6 @@ export class Reflector<K extends Kind = Kind> {
     const first = !this.#synced;
     this.#synced = true;
     this.#recovered();
-    this.#backoff.reset();
     this.#hooks.listed?.(this.spec, objects.length, pages, performance.now() - started, first);
   }
 
@@ -280,12 +309,12 @@ export class Reflector<K extends Kind = Kind> {
     };
     this.#addSelectors(query);
     const opened = performance.now();
-    const res = await this.#client.get(this.spec.path, query, signal, true);
+    const res = await this.#client.get(this.spec.path, query, signal, { watch: true, timeoutMs: this.#timing.requestTimeoutMs });
     const status = res.statusCode ?? 0;
     if (status !== 200) {
       const body = await readBody(res).catch(() => '');
       if (status === 410) return 'expired';
-      throw apiError(status, body);
+      throw apiError(status, body, res.headers['retry-after']);
     }
     this.#recovered();
     return new Promise<WatchEnd>((resolve, reject) => {
@@ -296,14 +325,16 @@ export class Reflector<K extends Kind = Kind> {
         if (settled) return;
         settled = true;
         if (stallTimer) clearTimeout(stallTimer);
+        // A watch that worked for a while earned a fresh backoff, however it ended: rare drops hours apart must not
+        // ramp the delay up to its cap.
+        const healthy = delivered || performance.now() - opened >= this.#timing.healthyMs;
+        if (healthy) this.#backoff.reset();
         if (end instanceof Error) {
           perWatch.abort();
           reject(end);
           return;
         }
         if (end !== 'timeout') perWatch.abort();
-        const healthy = delivered || performance.now() - opened >= this.#timing.healthyMs;
-        if (healthy) this.#backoff.reset();
         resolve(end === 'timeout' && !healthy ? 'quick' : end);
       };
       const arm = (): void => {
@@ -371,14 +402,26 @@ export class Reflector<K extends Kind = Kind> {
           expired = true;
           break;
         }
-        throw new ApiError(code, String(ev.object?.reason ?? ''), String(ev.object?.message ?? 'watch error event'));
+        const err = new ApiError(code, String(ev.object?.reason ?? ''), String(ev.object?.message ?? 'watch error event'), { inStream: true });
+        throw err;
       }
       const evRV = ev.object?.metadata?.resourceVersion;
       if (typeof evRV === 'string' && evRV) rv = evRV;
-      if (type === 'BOOKMARK') continue;
+      if (type === 'BOOKMARK') {
+        this.#sawBookmark = true;
+        continue;
+      }
       if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') continue;
       const obj = this.#convert(ev.object);
-      if (!obj) continue;
+      if (!obj) {
+        // A deletion needs only the name: an object we cannot convert must not outlive its deletion.
+        const m = ev.object?.metadata as { namespace?: unknown; name?: unknown } | undefined;
+        if (type === 'DELETED' && typeof m?.name === 'string') {
+          const ref = { namespace: typeof m.namespace === 'string' ? m.namespace : '', name: m.name };
+          batch.push({ kind: this.spec.kind, type: 'deleted', old: ref } as unknown as ChangeEvent);
+        }
+        continue;
+      }
       batch.push((type === 'DELETED' ? { kind: this.spec.kind, type: 'deleted', old: obj } : { kind: this.spec.kind, type: type === 'ADDED' ? 'added' : 'modified', obj }) as ChangeEvent);
     }
     if (batch.length > 0) {
@@ -425,6 +468,8 @@ export class Reflector<K extends Kind = Kind> {
     this.#problem = what;
     const fields = { resource: this.spec.resource, namespace: this.spec.namespace || undefined, retryInMs: delayMs };
     if (err instanceof ApplyError) this.#log?.error({ ...fields, err: err.cause }, what);
+    // Being asked to slow down is the server working as designed, not a failure.
+    else if (err instanceof ApiError && err.status === 429) this.#log?.warn(fields, what);
     else this.#log?.error(fields, what);
   }
 

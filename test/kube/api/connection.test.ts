@@ -69,4 +69,7 @@ t.test('in-cluster: environment, service-account token and CA', async (t) => {
   t.equal(conn.description, `in-cluster (https://127.0.0.1:${api.port})`);
   t.same(await conn.headers(), { Authorization: 'Bearer sa-1' });
   t.equal((await probe(none, env)).status, 200, 'https with the service-account CA and token');
+  // Token files often end with a newline; client-go trims it, and so must we (a raw newline is an invalid header).
+  writeFileSync(path.join(sa, 'token'), 'sa-1\n');
+  t.equal((await probe(none, env)).status, 200, 'a token file with a trailing newline works');
 });

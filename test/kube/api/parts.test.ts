@@ -37,6 +37,8 @@ t.test('timing overrides from the environment', async (t) => {
   t.throws(() => timingFromEnv({ CLUSTERDNS_API_STALL_MS: 'soon' }), { message: /CLUSTERDNS_API_STALL_MS must be a positive number, got "soon"/ });
   t.throws(() => timingFromEnv({ CLUSTERDNS_API_PAGE_SIZE: '0' }), { message: /CLUSTERDNS_API_PAGE_SIZE/ });
   t.throws(() => timingFromEnv({ CLUSTERDNS_API_WATCH_TIMEOUT_SECONDS: '9-5' }), { message: /MIN-MAX/ });
+  t.throws(() => timingFromEnv({ CLUSTERDNS_API_WATCH_TIMEOUT_SECONDS: '0.5' }), { message: /MIN-MAX/ }, 'whole seconds only: 0 would mean no timeout');
+  t.same(timingFromEnv({ CLUSTERDNS_API_REQUEST_TIMEOUT_MS: '250' }), { requestTimeoutMs: 250 });
 });
 
 t.test('collections: what is watched, where, with which selectors', async (t) => {
@@ -44,6 +46,9 @@ t.test('collections: what is watched, where, with which selectors', async (t) =>
   const brief = (specs: CollectionSpec[]) => specs.map((s) => `${s.kind} ${s.path} ${s.labelSelector}`.trim());
   t.same(brief(collectionsFor(base)), ['Namespace /api/v1/namespaces', 'Service /api/v1/services', 'EndpointSlice /apis/discovery.k8s.io/v1/endpointslices']);
   t.same(brief(collectionsFor({ ...base, endpointSlices: false, pods: true })), ['Namespace /api/v1/namespaces', 'Service /api/v1/services', 'Pod /api/v1/pods']);
+  const pods = collectionsFor({ ...base, pods: true, labelSelector: 'app=x' }).find((s) => s.kind === 'Pod')!;
+  t.equal(pods.fieldSelector, 'status.phase!=Succeeded,status.phase!=Failed,status.phase!=Unknown', 'finished Pods left out server-side, as CoreDNS');
+  t.equal(pods.labelSelector, 'app=x', '`labels` applies to Pods too');
   t.same(
     brief(collectionsFor({ ...base, namespaces: ['a', 'b'], labelSelector: 'app=web', namespaceSelector: 'team in (x)' })),
     [
@@ -72,6 +77,10 @@ t.test('failure messages name the missing permission', async (t) => {
   t.match(msg, /The API said: endpointslices\.discovery\.k8s\.io is forbidden/);
   t.match(describeFailure(slices!, new ApiError(401, 'Unauthorized', 'Unauthorized')), /unauthorized: the API server rejected our credentials/);
   t.match(describeFailure(slices!, apiError(500, '<html>oops</html>')), /HTTP 500: <html>oops<\/html>/);
+  t.equal(apiError(429, '{}', '3').retryAfterMs, 3000, 'Retry-After header');
+  t.equal(apiError(429, JSON.stringify({ details: { retryAfterSeconds: 2 } })).retryAfterMs, 2000, 'Status details.retryAfterSeconds');
+  t.equal(apiError(503, '{}', '3600').retryAfterMs, 60_000, 'capped at a minute');
+  t.equal(apiError(500, '{}').retryAfterMs, 0);
   const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
   t.match(describeFailure(slices!, refused), /endpointslices\.discovery\.k8s\.io at the cluster scope: ECONNREFUSED connect ECONNREFUSED/);
 });

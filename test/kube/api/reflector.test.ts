@@ -129,9 +129,138 @@ t.test('stop() ends everything: no request, timer or event afterwards', async (t
 
 t.test('apiserver_qps/burst pace the requests; max_inflight bounds concurrent lists', async (t) => {
   const { api, client } = await harness(t, { limits: { qps: 20, burst: 1, maxInflight: 1 } });
-  // 7 objects in pages of 3 = 3 list requests + 1 watch, at most 20/s after the first.
+  // 7 objects in pages of 3 = 3 list requests + 1 watch, one every 50 ms after the first (nominally 150 ms).
+  await until(() => api.watchCount('services') === 1, 3000, 'watch open');
   const times = api.requests.map((q) => q.at);
   const span = times[times.length - 1]! - times[0]!;
-  t.ok(span >= 90, `4 requests spread over ${span} ms by a 20 QPS limit`);
+  t.equal(times.length, 4);
+  t.ok(span >= 120, `4 requests spread over ${span} ms by a 20 QPS limit`);
   t.equal(client.host, new URL(api.url).host);
+});
+
+// The failure modes a review found untested: each must neither loop, hang, nor leave stale data behind.
+
+/** A bare reflector on `url` with a pino log captured in memory. */
+async function bare(t: Tap.Test, url: string, timing: Partial<ReflectorTiming> = {}) {
+  const { pino } = await import('pino');
+  const { Writable } = await import('node:stream');
+  const logs: Array<{ level: number; msg: string }> = [];
+  const log = pino({ level: 'debug' }, new Writable({ write(c: Buffer, _e, cb) { for (const l of c.toString().split('\n')) if (l) logs.push(JSON.parse(l)); cb(); } }));
+  const conn = await connect({ kubeconfig: null, endpoint: url, tls: null });
+  t.teardown(() => conn.close());
+  const model = new ClusterModel();
+  const restarts: RestartReason[] = [];
+  const requests: number[] = [];
+  const client = new ApiClient(conn, { qps: 0, burst: 0, maxInflight: 0 }, { request: (_m, _h, status) => requests.push(status) });
+  const r = new Reflector(servicesSpec(), client, model, { log, timing: { ...FAST, ...timing }, hooks: { restarted: (_s, why) => restarts.push(why) } });
+  t.teardown(() => r.stop());
+  r.start();
+  return { r, model, restarts, logs, requests };
+}
+
+t.test('410 on every list backs off (no tight loop)', async (t) => {
+  const api = await FakeApiServer.start();
+  t.teardown(() => api.stop());
+  api.failNext(10_000, { status: 410, verb: 'list' });
+  await bare(t, api.url, { backoffInitialMs: 50, backoffMaxMs: 400 });
+  await new Promise((res) => setTimeout(res, 1200));
+  const lists = api.requestsOf('services', 'list').length;
+  t.ok(lists >= 3 && lists <= 15, `${lists} lists in 1.2 s`);
+});
+
+t.test('410 on every watch: the re-list backoff grows instead of staying at its first step', async (t) => {
+  const api = await FakeApiServer.start();
+  t.teardown(() => api.stop());
+  api.failNext(10_000, { status: 410, verb: 'watch' });
+  const { r } = await bare(t, api.url, { backoffInitialMs: 50, backoffMaxMs: 800 });
+  await new Promise((res) => setTimeout(res, 2000));
+  t.ok(r.synced);
+  const at = api.requestsOf('services', 'list').map((q) => q.at);
+  const gaps = at.slice(1).map((v, i) => v - at[i]!);
+  t.ok(at.length <= 10, `${at.length} lists in 2 s`);
+  t.ok(gaps.length >= 3 && gaps.at(-1)! > gaps[1]! * 2, `gaps grow: ${gaps.join(', ')} ms`);
+});
+
+t.test('a server that never answers, or stops halfway through a list, times out and is retried', async (t) => {
+  const net = await import('node:net');
+  const http = await import('node:http');
+  let connections = 0;
+  const sockets: import('node:net').Socket[] = [];
+  const silent = net.createServer((s) => {
+    connections++;
+    sockets.push(s);
+    s.on('error', () => {});
+  });
+  await new Promise<void>((res) => silent.listen(0, '127.0.0.1', res));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    silent.close();
+  });
+  const a = await bare(t, `http://127.0.0.1:${(silent.address() as { port: number }).port}`, { requestTimeoutMs: 200 });
+  await until(() => a.restarts.length >= 2, 3000, 'two timeouts');
+  t.ok(connections >= 2, `${connections} connections: each timed-out request was retried`);
+  t.notOk(a.r.synced);
+  t.ok(a.logs.some((l) => l.msg.includes('ETIMEDOUT') || l.msg.includes('no data from the API server')), 'the timeout is logged');
+
+  const halfway = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"kind":"ServiceList","metadata":{"resourceVersion":"5"},"items":[');
+  });
+  await new Promise<void>((res) => halfway.listen(0, '127.0.0.1', res));
+  t.teardown(() => {
+    halfway.closeAllConnections();
+    halfway.close();
+  });
+  const b = await bare(t, `http://127.0.0.1:${(halfway.address() as { port: number }).port}`, { requestTimeoutMs: 200 });
+  await until(() => b.restarts.length >= 2, 3000, 'two body timeouts');
+  t.notOk(b.r.synced, 'a half list is never applied');
+});
+
+t.test('resourceVersions going backwards (etcd restored from a backup) end in a re-list, not endless re-watches', async (t) => {
+  const first = await FakeApiServer.start({ initialResourceVersion: 5000 });
+  const port = first.port;
+  first.create(apiService('default', 'old', { clusterIPs: ['10.96.0.5'] }));
+  const { model, r } = await bare(t, first.url);
+  await until(() => r.synced, 3000, 'synced with the first server');
+  await first.stop();
+  const second = await FakeApiServer.start({ port, initialResourceVersion: 1000, tooLargeWaitMs: 100 });
+  t.teardown(() => second.stop());
+  second.create(apiService('default', 'restored', { clusterIPs: ['10.96.0.6'] }));
+  await until(() => model.get('Service', 'default', 'restored'), 5000, 'the restored server content is listed');
+  t.notOk(model.get('Service', 'default', 'old'), 'and what it does not have is gone');
+});
+
+t.test('a healthy watch that drops now and then is re-opened at once every time', async (t) => {
+  const api = await FakeApiServer.start();
+  t.teardown(() => api.stop());
+  const { model } = await bare(t, api.url, { backoffInitialMs: 100, backoffMaxMs: 3200, healthyMs: 60_000 });
+  for (let i = 0; i < 5; i++) {
+    await until(() => api.watchCount('services') === 1, 3000, 'watch open');
+    api.create(apiService('default', `d${i}`, { clusterIPs: [`10.96.1.${i + 1}`] }));
+    await until(() => model.get('Service', 'default', `d${i}`), 3000, 'event delivered');
+    const before = Date.now();
+    api.dropWatches('services');
+    await until(() => api.watchCount('services') === 1, 3000, 're-opened');
+    t.ok(Date.now() - before < 400, `drop ${i + 1}: re-opened after ${Date.now() - before} ms (the backoff did not grow)`);
+  }
+});
+
+t.test('without bookmarks a quiet watch is re-opened quietly; 429 waits for Retry-After; errors after a response are not counted twice', async (t) => {
+  const api = await FakeApiServer.start();
+  t.teardown(() => api.stop());
+  const { logs, restarts, requests, r } = await bare(t, api.url, { stallMs: 150 });
+  await until(() => restarts.filter((x) => x === 'stalled').length >= 3, 3000, 'quiet watches re-opened');
+  t.equal(logs.filter((l) => l.level >= 40).length, 0, 'no warning: this server never sent a bookmark');
+  t.ok(logs.some((l) => l.level === 20 && l.msg.includes('received nothing')), 'logged at debug');
+  t.equal(requests.filter((s) => s === 0).length, 0, 'aborting a stalled watch is not counted as a failed request');
+  t.ok(requests.length <= api.requests.length && requests.length >= api.requests.length - 1, 'one count per request (one may be in flight)');
+
+  api.failNext(2, { status: 429, verb: 'list' });
+  api.sendError('services', 410);
+  const before = api.requestsOf('services', 'list').length;
+  await until(() => api.requestsOf('services', 'list').length >= before + 3, 5000, 'two 429s and a good list');
+  const at = api.requestsOf('services', 'list').slice(before).map((q) => q.at);
+  t.ok(at[1]! - at[0]! >= 950 && at[2]! - at[1]! >= 950, `retried after ${at[1]! - at[0]!} and ${at[2]! - at[1]!} ms (Retry-After: 1)`);
+  t.ok(logs.some((l) => l.level === 40 && l.msg.includes('HTTP 429')), '429 logged as a warning');
+  t.ok(r.synced);
 });
