@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Use: bench/run.sh [-l SECS] [-r ROUNDS] [-S STARTS] [-s SERVICES] [-e ENDPOINTS] [-n EDITS] [-b EDITS]
-#                    [-m "MIX ..."] [-p] [-o OUTDIR]
+#                    [-m "MIX ..."] [-p] [-M] [-o OUTDIR]
 #   (npm run bench -- -l 5)
 #
 # The clusterdns benchmark harness (issue 5). On 127.0.0.1 only, every step bounded:
@@ -28,15 +28,17 @@
 #   -b EDITS      programming-latency edits beside the big cluster (default 3; 0 skips)
 #   -m "MIX ..."  query mixes (default: clusterip-a headless-a endpoint-a srv ptr aaaa-nodata nxdomain-search)
 #   -p            also take a CPU profile of the clusterip-a mix
+#   -M            sync and memory only: the starts (sync time, RSS after sync) and the -b edits beside the big
+#                 cluster (reload time, peak RSS); no dnsperf, no mixes, no warm-up, and -n defaults to 0
 #   -o OUTDIR     where raw outputs go (default $TMPDIR/clusterdns-bench/<timestamp>)
 # Environment: CLUSTERDNS_PORT (15353), CEILING_PORT (15400), PROG_PORT (15354), SERVER_CPU (0), CLIENT_CPU (1).
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
-SECS=10 ROUNDS=1 STARTS=3 SERVICES=10000 ENDPOINTS=150000 EDITS=50 BIG_EDITS=3 PROFILE=0 OUT=""
+SECS=10 ROUNDS=1 STARTS=3 SERVICES=10000 ENDPOINTS=150000 EDITS=50 BIG_EDITS=3 PROFILE=0 OUT="" MEMONLY=0 EDITS_SET=0
 MIXES="clusterip-a headless-a endpoint-a srv ptr aaaa-nodata nxdomain-search"
-while getopts "l:r:S:s:e:n:b:m:po:h" opt; do
+while getopts "l:r:S:s:e:n:b:m:pMo:h" opt; do
   case $opt in
     l) SECS=$OPTARG ;;
     r) ROUNDS=$OPTARG ;;
@@ -44,13 +46,18 @@ while getopts "l:r:S:s:e:n:b:m:po:h" opt; do
     b) BIG_EDITS=$OPTARG ;;
     s) SERVICES=$OPTARG ;;
     e) ENDPOINTS=$OPTARG ;;
-    n) EDITS=$OPTARG ;;
+    n) EDITS=$OPTARG EDITS_SET=1 ;;
     m) MIXES=$OPTARG ;;
     p) PROFILE=1 ;;
+    M) MEMONLY=1 ;;
     o) OUT=$OPTARG ;;
     *) sed -n '2,/^set -u/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
+if [ "$MEMONLY" = 1 ]; then
+  MIXES="" PROFILE=0
+  [ "$EDITS_SET" = 1 ] || EDITS=0
+fi
 CD_PORT=${CLUSTERDNS_PORT:-15353}
 CEIL_PORT=${CEILING_PORT:-15400}
 PROG_PORT=${PROG_PORT:-15354}
@@ -86,7 +93,7 @@ stop() { # stop one child we started, politely, then for sure
 port_busy() { ss -Hlun "sport = :$1" 2>/dev/null | grep -q .; }
 
 # ---- 1. tools ----
-if ! command -v dnsperf >/dev/null; then
+if [ "$MEMONLY" = 0 ] && ! command -v dnsperf >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     log "installing dnsperf"
     { apt-get install -y dnsperf || { apt-get update && apt-get install -y dnsperf; }; } >"$OUT/apt.log" 2>&1 ||
@@ -213,9 +220,11 @@ done
 # ---- 4. mixes, each right after a ceiling run with the same query file ----
 # A short unrecorded warm-up first: right after the load V8 still collects the load's garbage and compiles the
 # query path, which would otherwise all land on the first mix.
-log "warm-up"
-timeout 60 taskset -c "$CLI_CPU" dnsperf -s 127.0.0.1 -p "$CD_PORT" -d "$CACHE/queries/clusterip-a.txt" -l 3 -c 1 -q 100 \
-  >"$OUT/warmup.txt" 2>&1
+if [ -n "$MIXES" ]; then
+  log "warm-up"
+  timeout 60 taskset -c "$CLI_CPU" dnsperf -s 127.0.0.1 -p "$CD_PORT" -d "$CACHE/queries/clusterip-a.txt" -l 3 -c 1 -q 100 \
+    >"$OUT/warmup.txt" 2>&1
+fi
 for r in $(seq "$ROUNDS"); do
   for mix in $MIXES; do
     qf=$CACHE/queries/$mix.txt

@@ -3,14 +3,22 @@
  * (single objects, multi-document YAML, or `kind: List` exactly as `kubectl get ns,svc,endpointslices,pods -A -o yaml`
  * prints). Edits are picked up while running; a broken edit keeps the last good cluster.
  *
- * Speed: `.json` files go through JSON.parse (~25 MB/s); YAML goes through the `yaml` parser, which keeps positions
- * for error lines but manages only ~1 MB/s, so big generated clusters (benchmarks) should be JSON.
+ * Speed and memory: a `.json` List is read in 1 MB chunks and each item goes through JSON.parse on its own
+ * (lib/kube/json-list.ts), so a 50 MB listing never exists whole, neither as text nor as one object graph: each
+ * item is converted to its slim object and dropped while the next is read, and the garbage dies young instead of
+ * filling the old generation. Other JSON is parsed whole with JSON.parse; YAML goes through the `yaml` parser,
+ * which keeps positions for error lines but manages only ~1 MB/s, so big clusters should be JSON.
+ * Change detection keeps a digest of the files, not their text.
  */
-import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Logger } from 'pino';
 import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { slimObject } from './slim.js';
+import { JSONListScanner } from './json-list.js';
+import { SlimPool, slimObject } from './slim.js';
 import type { ClusterSource, ModelSink, Snapshot } from './types.js';
 
 /** File extensions read from a fixture directory. */
@@ -37,9 +45,21 @@ export interface FixtureSourceOptions {
   watch?: boolean;
   /** Quiet time after the last file event before reloading, in ms (default 50). */
   debounceMs?: number;
+  /**
+   * Keep endpoints' `targetRefName` (default true); false leaves it '' to save memory when nothing reads it (only
+   * the kubernetes plugin's `endpoint_pod_names` does).
+   */
+  targetRefNames?: boolean;
 }
 
-interface SourceFile {
+/** Options for {@link loadFixture}. */
+export interface LoadOptions {
+  /** As {@link FixtureSourceOptions.targetRefNames}. */
+  targetRefNames?: boolean;
+}
+
+/** A fixture file's text. */
+interface TextFile {
   file: string;
   text: string;
 }
@@ -50,11 +70,10 @@ interface Located {
   line: number | undefined;
 }
 
-/** The files a fixture path stands for, with their content. */
-function readSources(path: string): SourceFile[] {
-  let files: string[];
+/** The files a fixture path stands for. */
+function listFiles(path: string): string[] {
   try {
-    files = statSync(path).isDirectory()
+    return statSync(path).isDirectory()
       ? readdirSync(path)
           // Hidden names are editor droppings (emacs `.#x.yaml` lock links, `.x.yaml.swp`) or ConfigMap internals.
           .filter((f) => !f.startsWith('.') && FIXTURE_EXTENSIONS.includes(extname(f).toLowerCase()))
@@ -65,15 +84,73 @@ function readSources(path: string): SourceFile[] {
   } catch (err) {
     throw new FixtureError(path, undefined, `cannot read fixture: ${(err as Error).message}`);
   }
-  return files.map((file) => {
-    try {
-      const text = readFileSync(file, 'utf8');
-      // A byte-order mark is legal at the start of YAML but not of JSON.
-      return { file, text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text };
-    } catch (err) {
-      throw new FixtureError(file, undefined, `cannot read fixture: ${(err as Error).message}`);
+}
+
+// Files are read in chunks of this size, so a big fixture is never held whole (as bytes or as text) unless it has to
+// be parsed whole (YAML, or JSON that is not a List).
+const CHUNK_BYTES = 1 << 20;
+
+function cannotRead(file: string, err: unknown): FixtureError {
+  return new FixtureError(file, undefined, `cannot read fixture: ${(err as Error).message}`);
+}
+
+/** Calls `each` with consecutive chunks of `file` (views of `chunk`, reused) until the end or until it returns false. */
+function readChunks(file: string, chunk: Buffer, each: (bytes: Buffer) => boolean): void {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    throw cannotRead(file, err);
+  }
+  try {
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (err) {
+        throw cannotRead(file, err);
+      }
+      if (n === 0 || !each(chunk.subarray(0, n))) return;
     }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The whole text of `file`, and the digest of its bytes. */
+function readText(file: string): { src: TextFile; digest: string } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw cannotRead(file, err);
+  }
+  const digest = createHash('sha1').update(bytes).digest('hex');
+  const text = bytes.toString('utf8');
+  // A byte-order mark is legal at the start of YAML but not of JSON.
+  return { src: { file, text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text }, digest };
+}
+
+/** The digest of one file's bytes, read in chunks. */
+function fileDigest(file: string, chunk: Buffer): string {
+  const h = createHash('sha1');
+  readChunks(file, chunk, (bytes) => {
+    h.update(bytes);
+    return true;
   });
+  return h.digest('hex');
+}
+
+/** One digest for a set of files and their contents, to tell a real edit from a save of the same content. */
+function combine(files: readonly string[], digests: readonly string[]): string {
+  // NUL cannot appear in a file name, so it separates the (name, digest) pairs.
+  return createHash('sha1').update(files.map((f, i) => `${f}\0${digests[i]}`).join('\0')).digest('hex');
+}
+
+/** The digest of the fixture files as they are now (what {@link parseFiles} would report for them). */
+function digestFiles(files: readonly string[]): string {
+  const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  return combine(files, files.map((f) => fileDigest(f, chunk)));
 }
 
 /** True for a regular file or a symlink to one (ConfigMap volumes hold symlinks). */
@@ -127,7 +204,7 @@ function itemNode(doc: Document, path: number[]): { range?: [number, number, num
 }
 
 /** Objects of one YAML (or JSON, which YAML 1.2 includes) file, each with its line. */
-function locateYAML(src: SourceFile): Located[] {
+function locateYAML(src: TextFile): Located[] {
   const lc = new LineCounter();
   const docs = parseAllDocuments(src.text, { lineCounter: lc, uniqueKeys: true });
   // parseAllDocuments returns an EmptyStream (an array with .empty) for a file without documents.
@@ -167,41 +244,45 @@ function lineAtOffset(text: string, offset: number): number {
   return line;
 }
 
+/** Converts one raw object into the snapshot (ignored kinds are listed in `ignored`). @throws Error if malformed. */
+function convert(raw: unknown, snap: Snapshot, ignored: string[], pool: SlimPool): void {
+  const r = slimObject(raw, pool);
+  if (r === null) {
+    const o = raw as { kind?: unknown; apiVersion?: unknown };
+    ignored.push(`${String(o.kind)} ${String(o.apiVersion)}`);
+    return;
+  }
+  switch (r.kind) {
+    case 'Service':
+      snap.services.push(r.obj);
+      break;
+    case 'EndpointSlice':
+      snap.endpointSlices.push(r.obj);
+      break;
+    case 'Namespace':
+      snap.namespaces.push(r.obj);
+      break;
+    case 'Pod':
+      snap.pods.push(r.obj);
+      break;
+  }
+}
+
 /** Converts one file's objects into the snapshot; object errors get the object's line. */
-function collect(src: SourceFile, objs: Located[], snap: Snapshot, ignored: string[]): void {
+function collect(src: TextFile, objs: Located[], snap: Snapshot, ignored: string[], pool: SlimPool): void {
   for (const { raw, line } of objs) {
-    let r;
     try {
-      r = slimObject(raw);
+      convert(raw, snap, ignored, pool);
     } catch (err) {
       throw new FixtureError(src.file, line, (err as Error).message);
-    }
-    if (r === null) {
-      const o = raw as { kind?: unknown; apiVersion?: unknown };
-      ignored.push(`${String(o.kind)} ${String(o.apiVersion)}`);
-      continue;
-    }
-    switch (r.kind) {
-      case 'Service':
-        snap.services.push(r.obj);
-        break;
-      case 'EndpointSlice':
-        snap.endpointSlices.push(r.obj);
-        break;
-      case 'Namespace':
-        snap.namespaces.push(r.obj);
-        break;
-      case 'Pod':
-        snap.pods.push(r.obj);
-        break;
     }
   }
 }
 
 /** Slow path for a bad object in a JSON file: parse it again with positions to find the line it starts on. */
-function relocate(src: SourceFile, err: FixtureError): FixtureError {
+function relocate(src: TextFile, err: FixtureError): FixtureError {
   try {
-    collect(src, locateYAML(src), { services: [], endpointSlices: [], namespaces: [], pods: [] }, []);
+    collect(src, locateYAML(src), emptySnapshot(), [], new SlimPool());
   } catch (again) {
     // Only trust the second opinion when it found the same problem (the YAML parser could object to other things).
     if (again instanceof FixtureError && again.reason === err.reason) return again;
@@ -209,41 +290,126 @@ function relocate(src: SourceFile, err: FixtureError): FixtureError {
   return err;
 }
 
-function parseSources(sources: SourceFile[], ignored: string[] = []): Snapshot {
-  const snap: Snapshot = { services: [], endpointSlices: [], namespaces: [], pods: [] };
-  for (const src of sources) {
-    if (extname(src.file).toLowerCase() === '.json') {
-      // JSON.parse is much faster than the YAML parser on big listings; the YAML parser is only needed to find the
-      // line of a bad object.
-      let value: unknown;
-      try {
-        value = JSON.parse(src.text);
-      } catch (err) {
-        const msg = (err as Error).message;
-        const pos = /position (\d+)/.exec(msg);
-        throw new FixtureError(src.file, pos ? lineAtOffset(src.text, Number(pos[1])) : undefined, `JSON syntax error: ${msg}`);
+function emptySnapshot(): Snapshot {
+  return { services: [], endpointSlices: [], namespaces: [], pods: [] };
+}
+
+/**
+ * The fast path for a JSON List: read in chunks, each item parsed and converted on its own, so neither the file's
+ * text nor its object graph ever exists whole, and the garbage of the load dies young. Returns the file's digest,
+ * or null, having added nothing, when the file is not such a List or does not parse; the caller then reads it
+ * whole, which also reports syntax errors as before.
+ * @throws FixtureError for a malformed object, with the line its item starts on.
+ */
+function streamJSONList(file: string, chunk: Buffer, snap: Snapshot, ignored: string[], pool: SlimPool): string | null {
+  const marks = [snap.services.length, snap.endpointSlices.length, snap.namespaces.length, snap.pods.length, ignored.length];
+  const h = createHash('sha1');
+  const scanner = new JSONListScanner((text, line) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return false;
+    }
+    // A list inside the list: rare, so the whole-file path (with its line finding) handles it.
+    if (Array.isArray(value) || isListKind(value)) return false;
+    try {
+      convert(value, snap, ignored, pool);
+    } catch (err) {
+      throw new FixtureError(file, line, (err as Error).message);
+    }
+    return true;
+  });
+  let ok = true;
+  readChunks(file, chunk, (bytes) => {
+    h.update(bytes);
+    ok = scanner.push(bytes);
+    return ok;
+  });
+  if (ok && isListKind(scanner.end())) return h.digest('hex');
+  // Undo this file's additions: the whole-file path starts it again.
+  snap.services.length = marks[0]!;
+  snap.endpointSlices.length = marks[1]!;
+  snap.namespaces.length = marks[2]!;
+  snap.pods.length = marks[3]!;
+  ignored.length = marks[4]!;
+  return null;
+}
+
+/** Parses the fixture files into a snapshot, with the digest of what was parsed. */
+function parseFiles(files: readonly string[], ignored: string[], opts: LoadOptions): { snap: Snapshot; digest: string } {
+  const snap = emptySnapshot();
+  // One pool per load: the objects of this load share strings, label sets and port lists; then the pool goes.
+  const pool = new SlimPool({ targetRefNames: opts.targetRefNames ?? true });
+  const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  const digests: string[] = [];
+  for (const file of files) {
+    const json = extname(file).toLowerCase() === '.json';
+    if (json) {
+      const d = streamJSONList(file, chunk, snap, ignored, pool);
+      if (d !== null) {
+        digests.push(d);
+        continue;
       }
-      const objs: Located[] = [];
-      expand(src.file, value, 1, () => undefined, [], objs);
-      try {
-        collect(src, objs, snap, ignored);
-      } catch (err) {
-        if (!(err instanceof FixtureError)) throw err;
-        throw relocate(src, err);
-      }
-    } else {
-      collect(src, locateYAML(src), snap, ignored);
+    }
+    const { src, digest } = readText(file);
+    digests.push(digest);
+    if (!json) {
+      collect(src, locateYAML(src), snap, ignored, pool);
+      continue;
+    }
+    // JSON.parse is much faster than the YAML parser; the YAML parser is only needed to find the line of a bad
+    // object.
+    let value: unknown;
+    try {
+      value = JSON.parse(src.text);
+    } catch (err) {
+      const msg = (err as Error).message;
+      const pos = /position (\d+)/.exec(msg);
+      throw new FixtureError(src.file, pos ? lineAtOffset(src.text, Number(pos[1])) : undefined, `JSON syntax error: ${msg}`);
+    }
+    const objs: Located[] = [];
+    expand(src.file, value, 1, () => undefined, [], objs);
+    try {
+      collect(src, objs, snap, ignored, pool);
+    } catch (err) {
+      if (!(err instanceof FixtureError)) throw err;
+      throw relocate(src, err);
     }
   }
-  return snap;
+  return { snap, digest: combine(files, digests) };
 }
 
 /**
  * Loads a fixture file or directory synchronously (for tools, tests and benchmarks).
  * @throws FixtureError naming the file and, where there is one, the line.
  */
-export function loadFixture(path: string): Snapshot {
-  return parseSources(readSources(path));
+export function loadFixture(path: string, opts: LoadOptions = {}): Snapshot {
+  return parseFiles(listFiles(path), [], opts).snap;
+}
+
+// A load of at least this many objects is followed by a full garbage collection (see collectGarbage).
+const SETTLE_OBJECTS = 5000;
+
+function objectCount(snap: Snapshot): number {
+  return snap.services.length + snap.endpointSlices.length + snap.namespaces.length + snap.pods.length;
+}
+
+/**
+ * Asks V8 for a full garbage collection. After a big load the heap holds tens of MB of the load's garbage (objects
+ * that lived through the batch: change events, index temporaries, cache invalidation keys), and V8 collects it
+ * only once allocation resumes, which on an idle server can be never: RSS after sync stays 30-40 MB higher. The
+ * `gc` function is not exposed without `--expose-gc`; enabling the flag now exposes it to new contexts only, so a
+ * throwaway context lends its `gc` (the collection is of the whole isolate). Best effort: any failure is ignored.
+ */
+function collectGarbage(): void {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc: unknown = runInNewContext('typeof gc === "function" ? gc : undefined');
+    if (typeof gc === 'function') (gc as () => void)();
+  } catch {
+    // Only memory is at stake.
+  }
 }
 
 /** Writes a fixture cluster into the model, and again whenever the files change. */
@@ -252,18 +418,21 @@ export class FixtureSource implements ClusterSource {
   readonly #log: Logger | undefined;
   readonly #watch: boolean;
   readonly #debounceMs: number;
+  readonly #load: LoadOptions;
   #synced = false;
   #sink: ModelSink | null = null;
   #watcher: FSWatcher | null = null;
   #timer: NodeJS.Timeout | null = null;
-  // The text last loaded successfully: identical content is not parsed again (editors fire several events).
-  #lastText: string | null = null;
+  // Digest of the files last loaded successfully: identical content is not parsed again (editors fire several
+  // events). A digest, not the text: the text of a big cluster would double what the process holds.
+  #lastDigest: string | null = null;
 
   constructor(opts: FixtureSourceOptions) {
     this.#path = opts.path;
     this.#log = opts.log;
     this.#watch = opts.watch ?? true;
     this.#debounceMs = opts.debounceMs ?? 50;
+    this.#load = { targetRefNames: opts.targetRefNames ?? true };
   }
 
   /** True once the first listing has been delivered. */
@@ -277,14 +446,14 @@ export class FixtureSource implements ClusterSource {
    */
   async start(sink: ModelSink): Promise<void> {
     if (this.#sink) throw new Error('FixtureSource already started');
-    const sources = readSources(this.#path);
     const ignored: string[] = [];
-    const snap = parseSources(sources, ignored);
+    const { snap, digest } = parseFiles(listFiles(this.#path), ignored, this.#load);
     this.#sink = sink;
-    this.#lastText = joinText(sources);
+    this.#lastDigest = digest;
     sink.replace(snap);
     this.#synced = true;
     this.#logLoaded('fixture loaded', snap, ignored);
+    this.#settle(snap);
     if (this.#watch) this.#startWatch();
   }
 
@@ -330,18 +499,17 @@ export class FixtureSource implements ClusterSource {
 
   #reload(): void {
     if (!this.#sink) return;
-    let sources: SourceFile[];
     let snap: Snapshot;
     const ignored: string[] = [];
     try {
-      sources = readSources(this.#path);
-      const text = joinText(sources);
-      if (text === this.#lastText) {
+      const files = listFiles(this.#path);
+      if (digestFiles(files) === this.#lastDigest) {
         this.#log?.debug({ file: this.#path }, 'fixture unchanged');
         return;
       }
-      snap = parseSources(sources, ignored);
-      this.#lastText = text;
+      const parsed = parseFiles(files, ignored, this.#load);
+      snap = parsed.snap;
+      this.#lastDigest = parsed.digest;
     } catch (err) {
       if (err instanceof FixtureError) {
         this.#log?.error({ file: err.file, line: err.line }, `fixture not reloaded, keeping the last good cluster: ${err.message}`);
@@ -352,6 +520,13 @@ export class FixtureSource implements ClusterSource {
     }
     this.#sink.replace(snap);
     this.#logLoaded('fixture reloaded', snap, ignored);
+    this.#settle(snap);
+  }
+
+  // After a big load, collect its garbage once the first answers had their chance to go out.
+  #settle(snap: Snapshot): void {
+    if (objectCount(snap) < SETTLE_OBJECTS) return;
+    setTimeout(collectGarbage, 0).unref();
   }
 
   #logLoaded(msg: string, snap: Snapshot, ignored: string[]): void {
@@ -373,9 +548,4 @@ export class FixtureSource implements ClusterSource {
       this.#log.warn({ file: this.#path, objects: [...new Set(suspicious)] }, 'fixture objects ignored: unsupported apiVersion');
     }
   }
-}
-
-function joinText(sources: SourceFile[]): string {
-  // NUL cannot appear in a file name, so this separates (name, text) pairs unambiguously enough for change detection.
-  return sources.map((s) => `${s.file}\0${s.text}`).join('\0');
 }

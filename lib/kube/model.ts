@@ -27,27 +27,36 @@ const SNAPSHOT_FIELD: { [K in Kind]: keyof Snapshot } = {
 
 /** The map key of an object: `namespace/name` ('' namespace for cluster-scoped objects, so `/name`). */
 export function objectKey(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
+  // join() builds a flat string; a template literal of 13+ characters is a cons string (32 more bytes per key).
+  return [namespace, name].join('/');
 }
 
 type Stores = { [K in Kind]: Map<string, KindMap[K]> };
 type AnyObj = KindMap[Kind];
 
-/** JSON with object keys sorted, so two equal objects built in different key orders compare equal. */
-function stableJSON(v: unknown): string {
-  if (Array.isArray(v)) return '[' + v.map(stableJSON).join(',') + ']';
-  if (typeof v === 'object' && v !== null) {
-    const o = v as Record<string, unknown>;
-    const keys = Object.keys(o).sort();
-    let s = '{';
-    for (const k of keys) {
-      if (o[k] === undefined) continue;
-      if (s.length > 1) s += ',';
-      s += JSON.stringify(k) + ':' + stableJSON(o[k]);
-    }
-    return s + '}';
+/**
+ * Deep equality of plain data (objects compared by their own enumerable keys, in any order; a key holding undefined
+ * counts as absent), as slim objects are. Shared parts (interned label sets, port lists) compare by identity first.
+ */
+function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i])) return false;
+    return true;
   }
-  return JSON.stringify(v) ?? 'null';
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (!Object.hasOwn(x, k) || x[k] === undefined) continue;
+    if (!Object.hasOwn(y, k) || !sameData(x[k], y[k])) return false;
+    n++;
+  }
+  for (const k in y) if (Object.hasOwn(y, k) && y[k] !== undefined) n--;
+  return n === 0;
 }
 
 /** The current cluster content. Implements {@link ModelSink} for sources; readers use the getters and `onChange`. */
@@ -59,8 +68,6 @@ export class ClusterModel implements ModelSink {
     Pod: new Map(),
   };
   readonly #listeners: ChangeListener[] = [];
-  // Content fingerprints of stored objects, computed at most once per object (relists compare a lot).
-  readonly #prints = new WeakMap<object, string>();
   readonly #log: Logger | undefined;
 
   constructor(opts: ClusterModelOptions = {}) {
@@ -186,18 +193,9 @@ export class ClusterModel implements ModelSink {
   }
 
   #same(a: AnyObj, b: AnyObj): boolean {
-    if (a === b) return true;
-    if (a.resourceVersion !== b.resourceVersion) return false;
-    return this.#print(a) === this.#print(b);
-  }
-
-  #print(o: AnyObj): string {
-    let p = this.#prints.get(o);
-    if (p === undefined) {
-      p = stableJSON(o);
-      this.#prints.set(o, p);
-    }
-    return p;
+    // Compared field by field rather than by cached fingerprints: a fingerprint per stored object would hold a
+    // JSON copy of the whole cluster for as long as the objects live.
+    return a === b || (a.resourceVersion === b.resourceVersion && sameData(a, b));
   }
 
   #notify(events: ChangeEvent[]): void {

@@ -6,18 +6,7 @@
  * field; values DNS can simply do without (an unparsable IP) are dropped instead.
  */
 import { canonicalIP } from '../dns/ip.js';
-import type {
-  Endpoint,
-  EndpointPort,
-  EndpointSlice,
-  Kind,
-  KindMap,
-  Namespace,
-  ObjectMeta,
-  Pod,
-  Service,
-  ServicePort,
-} from './types.js';
+import type { Endpoint, EndpointPort, EndpointSlice, Kind, KindMap, Namespace, Pod, Service, ServicePort } from './types.js';
 
 /** A converted object tagged with its kind. */
 export type SlimObject = { [K in Kind]: { kind: K; obj: KindMap[K] } }[Kind];
@@ -77,55 +66,152 @@ function show(v: unknown): string {
   return s.length > 40 ? s.slice(0, 37) + '...' : s;
 }
 
-function meta(raw: unknown, what: Kind, namespaced: boolean): { m: ObjectMeta; ctx: Ctx } {
+/** Options for {@link SlimPool}. */
+export interface SlimPoolOptions {
+  /**
+   * Keep endpoints' `targetRefName` (default true). Only `endpoint_pod_names` reads it, and a Pod name is the one
+   * string per endpoint nothing else shares (~50 bytes each: 8 MB at 150,000 endpoints), so a source that knows
+   * the option is off can leave it ''.
+   */
+  targetRefNames?: boolean;
+}
+
+/**
+ * Shares equal strings, label sets and port lists between the slim objects of one load, so a big cluster does not
+ * hold a copy per object of what thousands of objects have in common (namespaces, node and zone names, label sets
+ * of a Service's slices, `[http/TCP/8080]`). The shared parts are frozen: slim objects are read-only. A pool only
+ * grows, so use one per load (a fixture read, an API list) and drop it afterwards.
+ */
+export class SlimPool {
+  /** False: endpoints' `targetRefName` is left '' (see {@link SlimPoolOptions.targetRefNames}). */
+  readonly targetRefNames: boolean;
+  readonly #strings = new Map<string, string>();
+  readonly #labels = new Map<string, Readonly<Record<string, string>>>();
+  readonly #ports = new Map<string, readonly ServicePort[]>();
+
+  constructor(opts: SlimPoolOptions = {}) {
+    this.targetRefNames = opts.targetRefNames ?? true;
+  }
+
+  /** `s`, or the equal string seen first. */
+  str(s: string): string {
+    // V8 already shares the short strings JSON.parse produces; a table lookup costs more than it saves for them.
+    if (s.length <= 10) return s;
+    const known = this.#strings.get(s);
+    if (known !== undefined) return known;
+    this.#strings.set(s, s);
+    return s;
+  }
+
+  /** A frozen label set equal to `labels` (insertion order kept), shared with equal earlier sets. */
+  labels(labels: Record<string, string>, keys: readonly string[]): Readonly<Record<string, string>> {
+    if (keys.length === 0) return NO_LABELS;
+    let id = '';
+    for (const k of keys) id += `${k}\u0000${labels[k]}\u0000`;
+    const known = this.#labels.get(id);
+    if (known !== undefined) return known;
+    Object.freeze(labels);
+    this.#labels.set(id, labels);
+    return labels;
+  }
+
+  /** A frozen port list equal to `ports`, shared with equal earlier lists. */
+  ports<P extends ServicePort>(ports: P[]): readonly P[] {
+    if (ports.length === 0) return NO_PORTS as readonly P[];
+    let id = '';
+    for (const p of ports) id += `${p.name}/${p.protocol}/${p.port};`;
+    const known = this.#ports.get(id);
+    if (known !== undefined) return known as readonly P[];
+    for (const p of ports) Object.freeze(p);
+    // A copy: the caller's list may have been grown by push and carry spare slots.
+    const kept = Object.freeze(ports.slice());
+    this.#ports.set(id, kept);
+    return kept;
+  }
+}
+
+// Shared by every object without labels, ports or cluster IPs (and by every headless Service), so those cost nothing.
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_PORTS: readonly ServicePort[] = Object.freeze([]) as readonly ServicePort[];
+const NO_STRINGS: readonly string[] = Object.freeze([]) as readonly string[];
+const HEADLESS_IPS: readonly string[] = Object.freeze(['None']);
+
+/** What every slim object starts with; built by {@link meta}, then copied field by field into one literal. */
+interface Meta {
+  namespace: string;
+  name: string;
+  resourceVersion: string;
+  labels: Readonly<Record<string, string>>;
+  ctx: Ctx;
+}
+
+function meta(raw: unknown, what: Kind, namespaced: boolean, pool: SlimPool | undefined): Meta {
   const top: Ctx = new Ctx(what, '');
   if (!isRecord(raw)) top.fail('object', `must be a mapping, got ${show(raw)}`);
   const md = top.record(raw.metadata, 'metadata');
   const name = top.string(md.name, 'metadata.name');
   if (name === '') top.fail('metadata.name', 'is required');
   // Namespaced objects without a namespace land in `default`, as `kubectl apply` would put them.
-  const namespace = namespaced ? top.string(md.namespace, 'metadata.namespace') || 'default' : '';
+  let namespace = namespaced ? top.string(md.namespace, 'metadata.namespace') || 'default' : '';
+  if (pool !== undefined) namespace = pool.str(namespace);
   const ctx = new Ctx(what, namespaced ? `${namespace}/${name}` : name);
   // kubectl quotes resourceVersion; a hand-written fixture may not, and a number is as good an opaque version.
   const rv = md.resourceVersion;
   const resourceVersion = typeof rv === 'number' ? String(rv) : ctx.string(rv, 'metadata.resourceVersion');
   const rawLabels = ctx.record(md.labels, 'metadata.labels');
-  const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(rawLabels)) {
-    // Hand-written YAML often has `version: 1`; the API would reject it, a fixture reader can just read it as text.
-    if (typeof v === 'string') labels[k] = v;
-    else if (typeof v === 'number' || typeof v === 'boolean') labels[k] = String(v);
-    else if (v !== null) ctx.fail(`metadata.labels[${JSON.stringify(k)}]`, `must be a string, got ${show(v)}`);
+  const keys = Object.keys(rawLabels);
+  let labels: Readonly<Record<string, string>> = NO_LABELS;
+  if (keys.length > 0) {
+    const out: Record<string, string> = {};
+    for (const k of keys) {
+      const v = rawLabels[k];
+      // Hand-written YAML often has `version: 1`; the API would reject it, a fixture reader can just read it as text.
+      if (typeof v === 'string') out[k] = pool !== undefined ? pool.str(v) : v;
+      else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+      else if (v !== null) ctx.fail(`metadata.labels[${JSON.stringify(k)}]`, `must be a string, got ${show(v)}`);
+    }
+    labels = pool !== undefined ? pool.labels(out, Object.keys(out)) : out;
   }
-  return { m: { namespace, name, resourceVersion, labels }, ctx };
+  return { namespace, name, resourceVersion, labels, ctx };
 }
 
 function protocol(ctx: Ctx, v: unknown, field: string): string {
   // The API defaults an omitted protocol to TCP and only accepts upper case; upper-casing forgives hand edits.
-  return ctx.string(v, field, 'TCP').toUpperCase() || 'TCP';
+  const p = ctx.string(v, field, 'TCP');
+  if (p === 'TCP' || p === 'UDP' || p === 'SCTP') return p;
+  return p.toUpperCase() || 'TCP';
 }
 
-/** Converts a v1 Service. */
-export function slimService(raw: unknown): Service {
-  const { m, ctx } = meta(raw, 'Service', true);
+/**
+ * Converts a v1 Service. With a `pool`, strings and port lists equal to earlier objects' are shared (see
+ * {@link SlimPool}).
+ */
+export function slimService(raw: unknown, pool?: SlimPool): Service {
+  const m = meta(raw, 'Service', true, pool);
+  const ctx = m.ctx;
   const spec = ctx.record((raw as Raw).spec, 'spec');
   const type = ctx.string(spec.type, 'spec.type', 'ClusterIP') || 'ClusterIP';
 
   // CoreDNS object/service.go ToService: spec.clusterIPs, or [spec.clusterIP] when clusterIPs is empty.
-  let texts = ctx.array(spec.clusterIPs, 'spec.clusterIPs').map((v, i) => ctx.string(v, `spec.clusterIPs[${i}]`));
-  if (texts.length === 0) {
+  const listed = ctx.array(spec.clusterIPs, 'spec.clusterIPs');
+  let texts: string[];
+  if (listed.length > 0) texts = listed.map((v, i) => ctx.string(v, `spec.clusterIPs[${i}]`));
+  else {
     const one = ctx.string(spec.clusterIP, 'spec.clusterIP');
     texts = one === '' ? [] : [one];
   }
-  const clusterIPs: string[] = [];
+  let clusterIPs: readonly string[];
   if (texts[0] === 'None') {
     // CoreDNS object/service.go Headless: clusterIPs[0] == "None".
-    clusterIPs.push('None');
+    clusterIPs = HEADLESS_IPS;
   } else {
+    const ips: string[] = [];
     for (const t of texts) {
       const ip = canonicalIP(t);
-      if (ip !== null) clusterIPs.push(ip);
+      if (ip !== null) ips.push(ip);
     }
+    // Exact-size copies: arrays grown by push keep spare slots for as long as the object lives.
+    clusterIPs = ips.length === 0 ? NO_STRINGS : ips.length === 1 ? [ips[0]!] : ips.slice();
   }
 
   let externalName = '';
@@ -134,72 +220,134 @@ export function slimService(raw: unknown): Service {
     if (externalName.endsWith('.')) externalName = externalName.slice(0, -1);
   }
 
-  const ports: ServicePort[] = ctx.array(spec.ports, 'spec.ports').map((p, i) => {
+  const rawPorts = ctx.array(spec.ports, 'spec.ports');
+  const list: ServicePort[] = new Array<ServicePort>(rawPorts.length);
+  for (let i = 0; i < rawPorts.length; i++) {
     const f = `spec.ports[${i}]`;
-    const r = ctx.record(p, f);
-    return {
-      name: ctx.string(r.name, `${f}.name`),
-      protocol: protocol(ctx, r.protocol, `${f}.protocol`),
-      port: ctx.port(r.port, `${f}.port`),
-    };
-  });
+    const r = ctx.record(rawPorts[i], f);
+    list[i] = portOf(ctx, r, f, pool);
+  }
+  const ports = pool !== undefined ? pool.ports(list) : list.length === 0 ? NO_PORTS : list;
 
-  return { ...m, type, clusterIPs, headless: clusterIPs[0] === 'None', externalName, ports };
+  return {
+    namespace: m.namespace,
+    name: m.name,
+    resourceVersion: m.resourceVersion,
+    labels: m.labels,
+    type: pool !== undefined ? pool.str(type) : type,
+    clusterIPs,
+    headless: clusterIPs[0] === 'None',
+    externalName,
+    ports,
+  };
+}
+
+function portOf(ctx: Ctx, r: Raw, f: string, pool: SlimPool | undefined): ServicePort {
+  const name = ctx.string(r.name, `${f}.name`);
+  return {
+    name: pool !== undefined ? pool.str(name) : name,
+    protocol: protocol(ctx, r.protocol, `${f}.protocol`),
+    port: ctx.port(r.port, `${f}.port`),
+  };
 }
 
 /**
  * Converts a discovery.k8s.io/v1 EndpointSlice. Endpoints whose addresses are all unusable (not IPs, e.g. FQDN
  * slices) are dropped, and so are ports without a port number (the API's "all ports"), which DNS cannot publish.
+ * With a `pool`, strings, label sets and port lists equal to earlier objects' are shared (see {@link SlimPool}).
  */
-export function slimEndpointSlice(raw: unknown): EndpointSlice {
-  const { m, ctx } = meta(raw, 'EndpointSlice', true);
+export function slimEndpointSlice(raw: unknown, pool?: SlimPool): EndpointSlice {
+  const m = meta(raw, 'EndpointSlice', true, pool);
+  const ctx = m.ctx;
   const r = raw as Raw;
   let addressType = ctx.string(r.addressType, 'addressType');
 
-  const ports: EndpointPort[] = [];
-  ctx.array(r.ports, 'ports').forEach((p, i) => {
+  const list: EndpointPort[] = [];
+  const rawPorts = ctx.array(r.ports, 'ports');
+  for (let i = 0; i < rawPorts.length; i++) {
     const f = `ports[${i}]`;
-    const pr = ctx.record(p, f);
-    if (pr.port === undefined || pr.port === null) return;
-    ports.push({
-      name: ctx.string(pr.name, `${f}.name`),
-      protocol: protocol(ctx, pr.protocol, `${f}.protocol`),
-      port: ctx.port(pr.port, `${f}.port`),
-    });
-  });
+    const pr = ctx.record(rawPorts[i], f);
+    if (pr.port === undefined || pr.port === null) continue;
+    list.push(portOf(ctx, pr, f, pool));
+  }
+  const ports = pool !== undefined ? pool.ports(list) : list.length === 0 ? NO_PORTS : list.slice();
 
-  const endpoints: Endpoint[] = [];
-  ctx.array(r.endpoints, 'endpoints').forEach((e, i) => {
-    const f = `endpoints[${i}]`;
-    const er = ctx.record(e, f);
-    const addresses: string[] = [];
-    ctx.array(er.addresses, `${f}.addresses`).forEach((a, j) => {
-      const ip = canonicalIP(ctx.string(a, `${f}.addresses[${j}]`));
-      if (ip !== null && !addresses.includes(ip)) addresses.push(ip);
-    });
-    if (addresses.length === 0) return;
-    const cond = ctx.record(er.conditions, `${f}.conditions`);
-    // CoreDNS object/endpoint.go: only `ready` is consulted, and a missing/null ready counts as ready.
-    const ready = cond.ready !== false;
-    const tr = ctx.record(er.targetRef, `${f}.targetRef`);
-    const trKind = ctx.string(tr.kind, `${f}.targetRef.kind`);
-    const trName = ctx.string(tr.name, `${f}.targetRef.name`);
-    // CoreDNS object/endpoint.go keeps targetRef.name only when shorter than 64 characters (a DNS label).
-    const targetRefName = (trKind === '' || trKind === 'Pod') && trName.length < 64 ? trName : '';
-    endpoints.push({
-      addresses,
-      ready,
-      hostname: ctx.string(er.hostname, `${f}.hostname`),
-      targetRefName,
-      nodeName: ctx.string(er.nodeName, `${f}.nodeName`),
-      zone: ctx.string(er.zone, `${f}.zone`),
-    });
-  });
+  const rawEndpoints = ctx.array(r.endpoints, 'endpoints');
+  // Preallocated to the exact size: an array grown by push keeps spare slots for as long as the slice lives.
+  let endpoints: Endpoint[] = new Array<Endpoint>(rawEndpoints.length);
+  let n = 0;
+  for (let i = 0; i < rawEndpoints.length; i++) {
+    const ep = slimEndpoint(ctx, rawEndpoints[i], i, pool);
+    if (ep !== null) endpoints[n++] = ep;
+  }
+  if (n < endpoints.length) endpoints = endpoints.slice(0, n);
 
   // addressType is required by the API; a hand-written fixture may omit it, so infer it from the first address.
   if (addressType === '') addressType = endpoints[0]?.addresses[0]?.includes(':') ? 'IPv6' : 'IPv4';
 
-  return { ...m, serviceName: m.labels[SERVICE_NAME_LABEL] ?? '', addressType, ports, endpoints, lastChangeTriggerTime: triggerTime(r) };
+  return {
+    namespace: m.namespace,
+    name: m.name,
+    resourceVersion: m.resourceVersion,
+    labels: m.labels,
+    serviceName: m.labels[SERVICE_NAME_LABEL] ?? '',
+    addressType,
+    lastChangeTriggerTime: triggerTime(r),
+    ports,
+    endpoints,
+  };
+}
+
+// Per endpoint, a field's name (`endpoints[3].nodeName`) is only built when the field is wrong: building ten of
+// them for each of 150,000 endpoints cost more than the rest of the conversion.
+function field(i: number, name: string): string {
+  return `endpoints[${i}]${name}`;
+}
+
+function str(ctx: Ctx, v: unknown, i: number, name: string): string {
+  return typeof v === 'string' ? v : ctx.string(v, field(i, name));
+}
+
+function rec(ctx: Ctx, v: unknown, i: number, name: string): Raw {
+  return isRecord(v) ? v : ctx.record(v, field(i, name));
+}
+
+function slimEndpoint(ctx: Ctx, e: unknown, i: number, pool: SlimPool | undefined): Endpoint | null {
+  const er = rec(ctx, e, i, '');
+  const rawAddrs = Array.isArray(er.addresses) ? (er.addresses as unknown[]) : ctx.array(er.addresses, field(i, '.addresses'));
+  let addresses: string[];
+  if (rawAddrs.length === 1) {
+    // The usual case: one address, no deduplication needed.
+    const ip = canonicalIP(str(ctx, rawAddrs[0], i, '.addresses[0]'));
+    if (ip === null) return null;
+    addresses = [ip];
+  } else {
+    const ips: string[] = [];
+    for (let j = 0; j < rawAddrs.length; j++) {
+      const ip = canonicalIP(str(ctx, rawAddrs[j], i, `.addresses[${j}]`));
+      if (ip !== null && !ips.includes(ip)) ips.push(ip);
+    }
+    if (ips.length === 0) return null;
+    addresses = ips.slice();
+  }
+  const cond = rec(ctx, er.conditions, i, '.conditions');
+  // CoreDNS object/endpoint.go: only `ready` is consulted, and a missing/null ready counts as ready.
+  const ready = cond.ready !== false;
+  const tr = rec(ctx, er.targetRef, i, '.targetRef');
+  const trKind = str(ctx, tr.kind, i, '.targetRef.kind');
+  const trName = str(ctx, tr.name, i, '.targetRef.name');
+  // CoreDNS object/endpoint.go keeps targetRef.name only when shorter than 64 characters (a DNS label).
+  const keep = (trKind === '' || trKind === 'Pod') && trName.length < 64 && (pool === undefined || pool.targetRefNames);
+  const nodeName = str(ctx, er.nodeName, i, '.nodeName');
+  const zone = str(ctx, er.zone, i, '.zone');
+  return {
+    addresses,
+    ready,
+    hostname: str(ctx, er.hostname, i, '.hostname'),
+    targetRefName: keep ? trName : '',
+    nodeName: pool !== undefined ? pool.str(nodeName) : nodeName,
+    zone: pool !== undefined ? pool.str(zone) : zone,
+  };
 }
 
 /** The EndpointSlice controller's `last-change-trigger-time` annotation (RFC 3339), in ms; 0 when absent or bad. */
@@ -214,25 +362,30 @@ function triggerTime(r: Raw): number {
 }
 
 /** Converts a v1 Namespace (cluster-scoped: `namespace` is always ''). */
-export function slimNamespace(raw: unknown): Namespace {
-  return meta(raw, 'Namespace', false).m;
+export function slimNamespace(raw: unknown, pool?: SlimPool): Namespace {
+  const m = meta(raw, 'Namespace', false, pool);
+  return { namespace: m.namespace, name: m.name, resourceVersion: m.resourceVersion, labels: m.labels };
 }
 
 /** Converts a v1 Pod. Only the primary `status.podIP` is kept, as in CoreDNS object/pod.go ToPod. */
-export function slimPod(raw: unknown): Pod {
-  const { m, ctx } = meta(raw, 'Pod', true);
+export function slimPod(raw: unknown, pool?: SlimPool): Pod {
+  const m = meta(raw, 'Pod', true, pool);
+  const ctx = m.ctx;
   const r = raw as Raw;
   const status = ctx.record(r.status, 'status');
   const md = r.metadata as Raw;
   return {
-    ...m,
+    namespace: m.namespace,
+    name: m.name,
+    resourceVersion: m.resourceVersion,
+    labels: m.labels,
     podIP: canonicalIP(ctx.string(status.podIP, 'status.podIP')) ?? '',
     phase: ctx.string(status.phase, 'status.phase'),
     terminating: md.deletionTimestamp !== undefined && md.deletionTimestamp !== null,
   };
 }
 
-const CONVERTERS: { [K in Kind]: (raw: unknown) => KindMap[K] } = {
+const CONVERTERS: { [K in Kind]: (raw: unknown, pool?: SlimPool) => KindMap[K] } = {
   Service: slimService,
   EndpointSlice: slimEndpointSlice,
   Namespace: slimNamespace,
@@ -241,10 +394,10 @@ const CONVERTERS: { [K in Kind]: (raw: unknown) => KindMap[K] } = {
 
 /**
  * Converts any raw object: Services, EndpointSlices, Namespaces and Pods of the expected apiVersion are converted;
- * every other kind or version returns null.
+ * every other kind or version returns null. `pool` as for {@link slimService}.
  * @throws Error when the object has no `kind`, or a watched kind is malformed.
  */
-export function slimObject(raw: unknown): SlimObject | null {
+export function slimObject(raw: unknown, pool?: SlimPool): SlimObject | null {
   if (!isRecord(raw)) throw new Error(`object must be a mapping, got ${show(raw)}`);
   const kind = raw.kind;
   if (typeof kind !== 'string' || kind === '') {
@@ -253,7 +406,7 @@ export function slimObject(raw: unknown): SlimObject | null {
   if (!Object.hasOwn(CONVERTERS, kind)) return null;
   const k = kind as Kind;
   if (raw.apiVersion !== API_VERSIONS[k]) return null;
-  return { kind: k, obj: CONVERTERS[k](raw) } as SlimObject;
+  return { kind: k, obj: CONVERTERS[k](raw, pool) } as SlimObject;
 }
 
 function nameOf(raw: Raw): unknown {

@@ -6,12 +6,15 @@
  *
  * Memory: the zone shares the model's slim objects and strings; per ready endpoint address it adds one row in
  * parallel arrays (endpoint name, IP reference, slice index) and its slots in the SRV sets, and per IP one index
- * entry that is a bare reference unless several holders share the IP.
+ * entry that is a bare reference unless several holders share the IP (IPv4 keys in a table of numbers, see
+ * multi-index.ts). Arrays and SRV sets that many services derive alike (blank names, `0..n-1` rows, `[80]` ports,
+ * whole ClusterIP sets) are held once (shared-arrays.ts): ~10 MB for 10,000 Services and 163,000 addresses.
  */
 import { matches, type Selector } from '../kube/selector.js';
 import type { ChangeEvent, EndpointSlice, Namespace, Pod, Service } from '../kube/types.js';
 import { type Bucket, forEachIn, MultiIndex } from './multi-index.js';
 import { SERVICE_KIND, ServiceRecords } from './service-records.js';
+import { SharedArrays } from './shared-arrays.js';
 
 /** What the zone reads from: the cluster model (lib/kube/model.ts ClusterModel satisfies this). */
 export interface ZoneModel {
@@ -109,6 +112,8 @@ export class ClusterZone {
   readonly #podsByIP = new MultiIndex<Pod>();
   // `namespace/name` → the IP a Pod is indexed under (verified mode only).
   readonly #podIP = new Map<string, string>();
+  // Derived arrays and sets equal across services are held once (see SharedArrays).
+  readonly #shared = new SharedArrays();
 
   readonly #allow: ReadonlySet<string>;
   readonly #nsSelector: Selector | null;
@@ -307,7 +312,8 @@ export class ClusterZone {
   }
 
   #entry(name: string, namespace: string): ServiceRecords {
-    const key = `${name}.${namespace}`;
+    // join() builds a flat string; a template literal of 13+ characters is a cons string (32 more bytes per key).
+    const key = [name, namespace].join('.');
     let e = this.#services.get(key);
     if (e === undefined) {
       e = new ServiceRecords(name, namespace, key);
@@ -347,7 +353,7 @@ export class ClusterZone {
   }
 
   #onSlice(obj: EndpointSlice | undefined, ref: EndpointSlice, dirty: Set<ServiceRecords>): boolean {
-    const id = `${ref.namespace}/${ref.name}`;
+    const id = [ref.namespace, ref.name].join('/');
     const prevEntry = this.#sliceOwner.get(id);
     const show = obj !== undefined && obj.serviceName !== '' && visible(this.#labelSelector, obj.labels);
     const nextEntry = show ? this.#entry(obj.serviceName, obj.namespace) : undefined;
@@ -356,19 +362,20 @@ export class ClusterZone {
       const i = prevEntry.slices.findIndex((s) => s.name === ref.name);
       if (prevEntry === nextEntry && i >= 0) {
         const old = prevEntry.slices[i]!;
-        prevEntry.slices[i] = obj!;
+        prevEntry.slices = prevEntry.slices.with(i, obj!);
         if (sliceDiffers(old, obj!)) {
           dirty.add(prevEntry);
           relevant = true;
         }
         return relevant;
       }
-      if (i >= 0) prevEntry.slices.splice(i, 1);
+      if (i >= 0) prevEntry.slices = prevEntry.slices.filter((_, j) => j !== i);
       dirty.add(prevEntry);
       relevant = true;
     }
     if (nextEntry !== undefined) {
-      nextEntry.slices.push(obj!);
+      // A new exact-size array rather than push: push leaves spare slots, and most services keep one slice.
+      nextEntry.slices = nextEntry.slices.length === 0 ? [obj!] : [...nextEntry.slices, obj!];
       this.#sliceOwner.set(id, nextEntry);
       dirty.add(nextEntry);
       relevant = true;
@@ -405,7 +412,7 @@ export class ClusterZone {
 
   #refresh(e: ServiceRecords): void {
     const oldIPs = e.rowIP;
-    e.rebuild({ endpointPodNames: this.#podNames });
+    e.rebuild({ endpointPodNames: this.#podNames, shared: this.#shared });
     const newIPs = e.rowIP;
     if (oldIPs !== newIPs) {
       const fresh = new Set(newIPs);

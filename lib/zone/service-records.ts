@@ -10,6 +10,7 @@ import { canonicalIP } from '../dns/ip.js';
 import { validName } from '../dns/name.js';
 import { dashedIP, ipFromDashed } from '../dns/reverse.js';
 import type { Endpoint, EndpointSlice, Service } from '../kube/types.js';
+import type { SharedArrays } from './shared-arrays.js';
 
 /** What a Service name is, for lookups. */
 export const SERVICE_KIND = {
@@ -55,6 +56,8 @@ export interface SrvSet {
 export interface RecordOptions {
   /** `endpoint_pod_names`: an endpoint without hostname is named after its target Pod. */
   readonly endpointPodNames: boolean;
+  /** Where equal derived arrays and sets are shared between services (the zone's); without it each has its own. */
+  readonly shared?: SharedArrays;
 }
 
 // CoreDNS object/service.go and object/endpoint.go put one port -1 where an object has no ports, so the bare name
@@ -62,6 +65,7 @@ export interface RecordOptions {
 const SENTINEL_PORT = { name: '', protocol: '', port: -1 } as const;
 const SENTINEL_PORTS: readonly PortLike[] = [SENTINEL_PORT];
 const NO_ROWS: readonly never[] = [];
+const NO_SLICES: readonly EndpointSlice[] = Object.freeze([]) as readonly EndpointSlice[];
 
 interface PortLike {
   readonly name: string;
@@ -137,8 +141,11 @@ export class ServiceRecords {
 
   /** The visible Service object (kept so an answer can name the object and resourceVersion behind it). */
   svc: Service | undefined = undefined;
-  /** The visible EndpointSlices labelled for this service, in arrival order. */
-  readonly slices: EndpointSlice[] = [];
+  /**
+   * The visible EndpointSlices labelled for this service, in arrival order. Replaced, never modified in place: the
+   * zone swaps in an exact-size copy on each change.
+   */
+  slices: readonly EndpointSlice[] = NO_SLICES;
 
   kind: ServiceKind = SERVICE_KIND.NONE;
   /** ExternalName target, absolute and spelled as in the spec; '' unless kind is EXTERNAL. */
@@ -167,11 +174,12 @@ export class ServiceRecords {
   portSets: readonly SrvSet[] = NO_ROWS;
 
   /** `key` is `name.namespace`, passed in so the zone's index and the entry share one string. */
-  constructor(name: string, namespace: string, key = `${name}.${namespace}`) {
+  constructor(name: string, namespace: string, key = [name, namespace].join('.')) {
     this.name = name;
     this.namespace = namespace;
     this.key = key;
-    this.rel = `${key}.svc.`;
+    // join() builds a flat string (a template literal this long would be a cons string holding two more).
+    this.rel = [key, 'svc', ''].join('.');
   }
 
   /** Number of ready endpoint addresses over all slices (CoreDNS's count for `ignore empty_service`). */
@@ -207,12 +215,12 @@ export class ServiceRecords {
   /** Re-derives everything from {@link svc} and {@link slices}. */
   rebuild(opts: RecordOptions): void {
     this.#classify();
-    this.#buildRows(opts.endpointPodNames);
+    this.#buildRows(opts.endpointPodNames, opts.shared);
     this.srv = null;
     this.portNames = NO_ROWS;
     this.portProtos = NO_ROWS;
     this.portSets = NO_ROWS;
-    if (this.kind === SERVICE_KIND.CLUSTER_IP || this.kind === SERVICE_KIND.HEADLESS) this.#buildSets();
+    if (this.kind === SERVICE_KIND.CLUSTER_IP || this.kind === SERVICE_KIND.HEADLESS) this.#buildSets(opts.shared);
   }
 
   /**
@@ -228,8 +236,9 @@ export class ServiceRecords {
       }
       return null;
     }
-    if (this.kind === SERVICE_KIND.CLUSTER_IP) return this.#clusterSet(port, proto);
-    if (this.kind === SERVICE_KIND.HEADLESS) return this.#rowSet(port, proto, null, null);
+    // Built per query, so not shared: the shared tables are for what the zone keeps.
+    if (this.kind === SERVICE_KIND.CLUSTER_IP) return this.#clusterSet(port, proto, undefined);
+    if (this.kind === SERVICE_KIND.HEADLESS) return this.#rowSet(port, proto, null, null, undefined);
     return null;
   }
 
@@ -240,7 +249,7 @@ export class ServiceRecords {
    */
   endpointSet(label: string, labelIP: string | null): SrvSet | null {
     if (this.kind !== SERVICE_KIND.CLUSTER_IP && this.kind !== SERVICE_KIND.HEADLESS) return null;
-    return this.#rowSet('', '', label, labelIP);
+    return this.#rowSet('', '', label, labelIP, undefined);
   }
 
   /** True when some ready endpoint is named `label` (`labelIP` as for {@link rowMatches}). */
@@ -274,7 +283,7 @@ export class ServiceRecords {
     }
   }
 
-  #buildRows(podNames: boolean): void {
+  #buildRows(podNames: boolean, shared: SharedArrays | undefined): void {
     const slices = this.slices;
     let n = 0;
     for (const sl of slices) for (const ep of sl.endpoints) if (ep.ready) n += ep.addresses.length;
@@ -302,14 +311,15 @@ export class ServiceRecords {
         }
       }
     }
-    this.rowName = names;
+    // Most services have no endpoint names (all '') and one slice (all 0): those arrays are shared.
+    this.rowName = shared !== undefined ? shared.strings(names) : names;
     this.rowIP = ips;
-    this.rowSlice = slicesOf;
+    this.rowSlice = shared !== undefined ? shared.numbers(slicesOf) : slicesOf;
   }
 
-  #buildSets(): void {
+  #buildSets(shared: SharedArrays | undefined): void {
     const cluster = this.kind === SERVICE_KIND.CLUSTER_IP;
-    const bare = cluster ? this.#clusterSet('', '') : this.#rowSet('', '', null, null);
+    const bare = cluster ? this.#clusterSet('', '', shared) : this.#rowSet('', '', null, null, shared);
     this.srv = bare;
     // Every named (port, protocol) pair the name can be asked for: the Service's ports for a ClusterIP service,
     // the slices' ports for a headless one.
@@ -327,7 +337,7 @@ export class ServiceRecords {
         // When every port there is matches the pair, the set is the bare one: share it instead of copying.
         let set: SrvSet | null;
         if (bare !== null && this.#allPortsMatch(port, proto)) set = bare;
-        else set = cluster ? this.#clusterSet(port, proto) : this.#rowSet(port, proto, null, null);
+        else set = cluster ? this.#clusterSet(port, proto, shared) : this.#rowSet(port, proto, null, null, shared);
         if (set === null) continue;
         names.push(port);
         protos.push(proto);
@@ -337,9 +347,15 @@ export class ServiceRecords {
     if (cluster) add(this.svc!.ports);
     else for (const s of this.slices) add(s.ports);
     if (sets.length === 0) return;
-    this.portNames = exact(names);
-    this.portProtos = exact(protos);
-    this.portSets = exact(sets);
+    if (shared !== undefined) {
+      this.portNames = shared.strings(names);
+      this.portProtos = shared.strings(protos);
+      this.portSets = shared.setList(sets);
+    } else {
+      this.portNames = exact(names);
+      this.portProtos = exact(protos);
+      this.portSets = exact(sets);
+    }
   }
 
   #allPortsMatch(port: string, proto: string): boolean {
@@ -352,7 +368,7 @@ export class ServiceRecords {
 
   // CoreDNS findServices, ClusterIP branch: one entry per (matching port × cluster IP); SRV deduplicated by
   // (target, port) where the target is always the service name; additional = the cluster IPs.
-  #clusterSet(port: string, proto: string): SrvSet | null {
+  #clusterSet(port: string, proto: string, shared: SharedArrays | undefined): SrvSet | null {
     const svc = this.svc!;
     const ports = svc.ports.length > 0 ? svc.ports : SENTINEL_PORTS;
     const nIPs = svc.clusterIPs.length;
@@ -369,6 +385,7 @@ export class ServiceRecords {
       srvPorts.push(p.port);
     }
     if (matched === 0) return null;
+    if (shared !== undefined) return shared.clusterSet(candidates, floorWeight(candidates), srvPorts, srvRows);
     return {
       cluster: true,
       candidates,
@@ -383,7 +400,7 @@ export class ServiceRecords {
   // CoreDNS findServices, endpoint/headless branch: one entry per (ready address × matching port of its slice),
   // optionally only addresses named `label`. Address answers dedup by IP, SRV by (endpoint name, port),
   // additional records by (endpoint name, IP).
-  #rowSet(port: string, proto: string, label: string | null, labelIP: string | null): SrvSet | null {
+  #rowSet(port: string, proto: string, label: string | null, labelIP: string | null, shared: SharedArrays | undefined): SrvSet | null {
     const slices = this.slices;
     const matching: (readonly PortLike[])[] = new Array(slices.length);
     for (let s = 0; s < slices.length; s++) {
@@ -426,10 +443,12 @@ export class ServiceRecords {
       }
     }
     if (candidates === 0) return null;
-    // The three row lists are usually identical (one port, distinct names and addresses): keep one copy.
-    const addr = exact(addrRows);
-    const extra = sameNumbers(extraRows, addr) ? addr : exact(extraRows);
-    const srv = sameNumbers(srvRows, addr) ? addr : sameNumbers(srvRows, extra) ? extra : exact(srvRows);
-    return { cluster: false, candidates, weight: floorWeight(candidates), srvRows: srv, srvPorts: exact(srvPorts), extraRows: extra, addrRows: addr };
+    // The three row lists are usually identical (one port, distinct names and addresses): keep one copy. Kept
+    // sets share equal lists with other services (`0..n-1`, one port repeated).
+    const keep = shared !== undefined ? (a: number[]) => shared.numbers(a) : exact;
+    const addr = keep(addrRows);
+    const extra = sameNumbers(extraRows, addr) ? addr : keep(extraRows);
+    const srv = sameNumbers(srvRows, addr) ? addr : sameNumbers(srvRows, extra) ? extra : keep(srvRows);
+    return { cluster: false, candidates, weight: floorWeight(candidates), srvRows: srv, srvPorts: keep(srvPorts), extraRows: extra, addrRows: addr };
   }
 }

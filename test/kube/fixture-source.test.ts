@@ -340,3 +340,57 @@ t.test('the demo cluster', async (t) => {
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+t.test('big JSON lists are streamed: same objects as parsing the whole file, errors with their line', async (t) => {
+  // Over 1 MB, so items straddle the reader's 1 MB chunks; pretty-printed so lines are meaningful.
+  const items: unknown[] = [];
+  for (let i = 0; i < 1500; i++) {
+    const ns = `team-${i % 40}`;
+    items.push({ apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${i}`, namespace: ns, resourceVersion: `${i}`, labels: { app: `svc-${i}` } }, spec: { clusterIP: `10.96.${i >> 8}.${i & 255}`, ports: [{ name: 'http', port: 80 }] } });
+    items.push({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: `svc-${i}-x`, namespace: ns, labels: { 'kubernetes.io/service-name': `svc-${i}`, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: [0, 1, 2].map((k) => ({ addresses: [`10.64.${i >> 6}.${((i & 63) << 2) + k}`], conditions: { ready: k !== 2 }, nodeName: `node-${k}`, zone: 'zone-a', targetRef: { kind: 'Pod', name: `svc-${i}-abcdefghij-k${k}` } })),
+    });
+  }
+  items.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ignored' } });
+  items.push({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'nested' } }] });
+  const text = JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items }, null, 2);
+  t.ok(text.length > 1.5 * (1 << 20), 'the list spans several chunks');
+  const dir = t.testdir({ 'cluster.json': text, 'one.json': JSON.stringify(items[1]) });
+
+  const snap = loadFixture(join(dir, 'cluster.json'));
+  t.equal(snap.services.length, 1500);
+  t.equal(snap.endpointSlices.length, 1500);
+  t.same(snap.namespaces.map((n) => n.name), ['nested'], 'a List inside the List');
+  // The reference: the same items converted one by one from a whole-file parse.
+  const whole = loadFixture(join(dir, 'one.json'));
+  t.same(snap.endpointSlices[0], whole.endpointSlices[0], 'equal to the same object parsed alone');
+  t.same(snap.services[777], { namespace: 'team-17', name: 'svc-777', resourceVersion: '777', labels: { app: 'svc-777' }, type: 'ClusterIP', clusterIPs: ['10.96.3.9'], headless: false, externalName: '', ports: [{ name: 'http', protocol: 'TCP', port: 80 }] });
+  const last = snap.endpointSlices[1499]!;
+  t.same(last.endpoints.map((e) => [e.addresses[0], e.ready, e.nodeName, e.targetRefName]), [
+    ['10.64.23.108', true, 'node-0', 'svc-1499-abcdefghij-k0'],
+    ['10.64.23.109', true, 'node-1', 'svc-1499-abcdefghij-k1'],
+    ['10.64.23.110', false, 'node-2', 'svc-1499-abcdefghij-k2'],
+  ]);
+  t.same(loadFixture(join(dir, 'cluster.json'), { targetRefNames: false }).endpointSlices[1499]!.endpoints.map((e) => e.targetRefName), ['', '', ''], 'Pod names dropped on request');
+  // What thousands of objects have in common is held once.
+  t.equal(snap.endpointSlices[5]!.ports, snap.endpointSlices[900]!.ports, 'equal port lists are one list');
+  t.equal(snap.endpointSlices[5]!.labels['endpointslice.kubernetes.io/managed-by'], snap.endpointSlices[900]!.labels['endpointslice.kubernetes.io/managed-by']);
+  t.ok(Object.isFrozen(snap.endpointSlices[5]!.ports), 'shared parts are frozen');
+
+  // A bad object deep in the stream names its line; so does a syntax error (found by the whole-file parse).
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => l.includes('"name": "svc-1200"'));
+  const bad = lines.slice();
+  bad[at] = bad[at]!.replace('"name": "svc-1200"', '"name": 1200');
+  writeFileSync(join(dir, 'cluster.json'), bad.join('\n'));
+  const itemStart = lines.lastIndexOf('    {', at) + 1;
+  t.throws(() => loadFixture(join(dir, 'cluster.json')), { name: 'FixtureError', line: itemStart, reason: /^Service: metadata.name must be a string, got 1200/ });
+  bad[at] = lines[at]!.replace('"name": "svc-1200"', '"name": "svc-1200",');
+  writeFileSync(join(dir, 'cluster.json'), bad.join('\n'));
+  t.throws(() => loadFixture(join(dir, 'cluster.json')), { name: 'FixtureError', reason: /^JSON syntax error/ });
+});

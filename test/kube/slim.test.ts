@@ -1,5 +1,5 @@
 import t from 'tap';
-import { slimEndpointSlice, slimNamespace, slimObject, slimPod, slimService } from '../../lib/kube/slim.js';
+import { SlimPool, slimEndpointSlice, slimNamespace, slimObject, slimPod, slimService } from '../../lib/kube/slim.js';
 import { rawService, rawSlice } from '../support/kube-helpers.js';
 
 // The fields of `obj` named in `want`, so t.same compares them exactly (t.match is loose about arrays).
@@ -218,4 +218,32 @@ t.test('last-change-trigger-time annotation', async (t) => {
   t.equal(at('2026-11-22T05:00:00.123456789Z'), Date.parse('2026-11-22T05:00:00.123Z'), 'RFC 3339 nanoseconds');
   t.equal(at('yesterday'), 0, 'unparsable → 0');
   t.equal(at(undefined), 0);
+});
+
+t.test('a SlimPool shares what objects have in common, and changes nothing else', async (t) => {
+  const pool = new SlimPool();
+  const manager = 'endpointslice-controller.k8s.io';
+  const raw = (name: string, ip: string) =>
+    rawSlice('a-long-namespace', name, 'web', {
+      ports: [{ name: 'http-alternative', port: 8080 }],
+      endpoints: [{ addresses: [ip], nodeName: 'node-pool-a-0001', zone: 'europe-west1-b', targetRef: { kind: 'Pod', name: `${name}-pod` } }],
+    }, { labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': manager } });
+  // JSON round trips, as a parser delivers them: equal strings are distinct copies.
+  const a = slimEndpointSlice(JSON.parse(JSON.stringify(raw('web-1', '10.0.0.1'))), pool);
+  const b = slimEndpointSlice(JSON.parse(JSON.stringify(raw('web-2', '10.0.0.2'))), pool);
+  t.same(a, slimEndpointSlice(raw('web-1', '10.0.0.1')), 'the same content as without a pool');
+  t.equal(a.labels, b.labels, 'equal label sets are one object');
+  t.equal(a.ports, b.ports, 'equal port lists are one list');
+  t.ok(Object.isFrozen(a.labels) && Object.isFrozen(a.ports) && Object.isFrozen(a.ports[0]), 'shared parts are frozen');
+  t.equal(a.endpoints[0]!.nodeName, 'node-pool-a-0001');
+  const svc = slimService(rawService('a-long-namespace', 'web', { clusterIP: '10.0.0.9', ports: [{ name: 'http-alternative', port: 8080 }] }), pool);
+  t.equal(svc.ports, a.ports, 'a Service and a slice with the same ports share them');
+  t.not(slimEndpointSlice(raw('web-3', '10.0.0.3'), new SlimPool()).labels, a.labels, 'pools do not share with each other');
+  const bare = slimNamespace({ metadata: { name: 'x' } }, pool);
+  t.same(bare.labels, {});
+  t.equal(bare.labels, slimNamespace({ metadata: { name: 'y' } }, pool).labels, 'no labels: one shared empty set');
+  t.equal(a.endpoints[0]!.targetRefName, 'web-1-pod');
+  const lean = slimEndpointSlice(raw('web-4', '10.0.0.4'), new SlimPool({ targetRefNames: false }));
+  t.equal(lean.endpoints[0]!.targetRefName, '', 'targetRefName dropped on request');
+  t.equal(lean.endpoints[0]!.nodeName, 'node-pool-a-0001', 'nothing else dropped');
 });

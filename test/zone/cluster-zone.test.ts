@@ -5,7 +5,7 @@
 import t from 'tap';
 import { ClusterModel } from '../../lib/kube/model.js';
 import type { ChangeEvent } from '../../lib/kube/types.js';
-import { MultiIndex } from '../../lib/zone/multi-index.js';
+import { ipv4Key, MultiIndex } from '../../lib/zone/multi-index.js';
 import { ClusterZone, SERVICE_KIND } from '../../lib/zone/cluster-zone.js';
 import { ask, k8s, lines } from '../support/k8s-harness.js';
 import { ep, modelOf, ns, pod, slice, standardCluster, svc } from '../support/k8s-objects.js';
@@ -186,6 +186,44 @@ t.test('record sets: shared sets, explainable objects', async (t) => {
   t.equal(zone.nsAddresses(locals), ns1, 'NS targets are cached until the zone changes');
 });
 
+t.test('services that derive alike share arrays and sets, and a change to one leaves the others intact', async (t) => {
+  const model = new ClusterModel();
+  const headless = (name: string, base: number) => [
+    { kind: 'Service', type: 'added', obj: svc('shr', name, { ips: 'None', ports: [['http', 'TCP', 80]] }) },
+    { kind: 'EndpointSlice', type: 'added', obj: slice('shr', `${name}-1`, name, [0, 1, 2].map((k) => ep(`10.9.${base}.${k}`)), { ports: [['http', 'TCP', 8080]] }) },
+  ] as ChangeEvent[];
+  model.apply([
+    { kind: 'Namespace', type: 'added', obj: ns('shr') },
+    { kind: 'Service', type: 'added', obj: svc('shr', 'a', { ips: ['10.8.0.1'], ports: [['http', 'TCP', 80], ['grpc', 'TCP', 9090]] }) },
+    { kind: 'Service', type: 'added', obj: svc('shr', 'b', { ips: ['10.8.0.2'], ports: [['http', 'TCP', 80], ['grpc', 'TCP', 9090]] }) },
+    ...headless('h1', 1),
+    ...headless('h2', 2),
+  ]);
+  const zone = new ClusterZone(model);
+  const [a, b, h1, h2] = ['a', 'b', 'h1', 'h2'].map((n) => zone.service(`${n}.shr`)!);
+  t.equal(a!.srv, b!.srv, 'ClusterIP services with the same ports share their SRV set');
+  t.equal(a!.portSets, b!.portSets);
+  t.equal(a!.portNames, b!.portNames);
+  t.strictSame(a!.srv!.srvPorts, [80, 9090]);
+  t.equal(h1!.rowName, h2!.rowName, 'blank endpoint names are one array');
+  t.equal(h1!.rowSlice, h2!.rowSlice);
+  t.equal(h1!.srv!.addrRows, h2!.srv!.addrRows, 'row lists 0..n-1 are one array');
+  t.strictSame(h1!.srv!.addrRows, [0, 1, 2]);
+  t.ok(Object.isFrozen(h1!.srv!.addrRows), 'shared arrays are frozen');
+
+  // h1 gains a named endpoint and loses one; a gets another port: h2 and b answer as before.
+  model.apply([
+    { kind: 'EndpointSlice', type: 'modified', obj: slice('shr', 'h1-1', 'h1', [ep('10.9.1.0', { hostname: 'zero' }), ep('10.9.1.1')], { ports: [['http', 'TCP', 8080]], rv: '2' }) },
+    { kind: 'Service', type: 'modified', obj: svc('shr', 'a', { ips: ['10.8.0.1'], ports: [['http', 'TCP', 80]], rv: '2' }) },
+  ]);
+  t.strictSame(zone.service('h1.shr')!.rowName, ['zero', '']);
+  t.strictSame(h2!.rowName, ['', '', '']);
+  t.strictSame(h2!.srv!.addrRows, [0, 1, 2]);
+  t.strictSame(b!.srv!.srvPorts, [80, 9090]);
+  t.strictSame(zone.service('a.shr')!.srv!.srvPorts, [80]);
+  t.strictSame(h2!.rowIP, ['10.9.2.0', '10.9.2.1', '10.9.2.2']);
+});
+
 t.test('noendpoints ignores slices; batches apply atomically', async (t) => {
   const model = modelOf(standardCluster());
   const zone = new ClusterZone(model, { noEndpoints: true });
@@ -215,4 +253,61 @@ t.test('MultiIndex keeps single holders inline', async (t) => {
   idx.removeWhere('k', (v) => v.id === 2);
   t.equal(idx.get('k'), undefined);
   t.equal(idx.size, 0);
+});
+
+t.test('MultiIndex over many addresses behaves as a Map of buckets', async (t) => {
+  t.equal(ipv4Key('10.64.0.46'), (10 << 24 | 64 << 16 | 46) >>> 0);
+  t.equal(ipv4Key('255.255.255.255'), 0xffffffff);
+  t.equal(ipv4Key('0.0.0.0'), 0);
+  for (const bad of ['010.0.0.1', '10.0.0', '10.0.0.1.', '.10.0.0.1', '10.0.0.256', '10..0.1', '1.2.3.4 ', 'fd00::1', '1000.0.0.1', '']) {
+    t.equal(ipv4Key(bad), -1, `not a canonical IPv4 key: ${JSON.stringify(bad)}`);
+  }
+
+  // A seeded random walk of adds and removes, checked against a Map after every step. The addresses crowd into a
+  // few subnets that differ only in their upper octets (as pod and service ranges do), and include keys that must
+  // stay out of the number table (IPv6, non-canonical text).
+  let seed = 7;
+  const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  const keys: string[] = [];
+  for (const a of [10, 11, 172]) for (const b of [64, 65, 96]) for (let c = 0; c < 6; c++) for (let d = 0; d < 40; d++) keys.push(`${a}.${b}.${c}.${d}`);
+  keys.push('fd00::1', 'fd00::2', '010.64.0.1', 'not-an-ip', '0.0.0.0', '255.255.255.255');
+  const holders = [0, 1, 2, 3].map((id) => ({ id }));
+  const idx = new MultiIndex<{ id: number }>();
+  const ref = new Map<string, { id: number }[]>();
+  let mismatches = 0;
+  for (let step = 0; step < 30000; step++) {
+    const key = keys[rand(keys.length)]!;
+    const h = holders[rand(holders.length)]!;
+    // Mostly adds at first, mostly removes later, so the table grows and then shrinks through backward shifts.
+    const add = rand(100) < (step < 15000 ? 70 : 30);
+    const list = ref.get(key) ?? [];
+    if (add) {
+      idx.add(key, h);
+      if (!list.includes(h)) list.push(h);
+    } else if (rand(2) === 0) {
+      idx.remove(key, h);
+      const i = list.indexOf(h);
+      if (i >= 0) list.splice(i, 1);
+    } else {
+      idx.removeWhere(key, (v) => v.id === h.id);
+      const i = list.findIndex((v) => v.id === h.id);
+      if (i >= 0) list.splice(i, 1);
+    }
+    if (list.length > 0) ref.set(key, list);
+    else ref.delete(key);
+    if (step % 97 === 0 || step > 29900) {
+      for (const k of keys) {
+        const want = ref.get(k);
+        const got = idx.get(k);
+        const norm = got === undefined ? undefined : Array.isArray(got) ? [...got] : [got];
+        if (JSON.stringify(norm) !== JSON.stringify(want)) mismatches++;
+      }
+      if (idx.size !== ref.size) mismatches++;
+    }
+  }
+  t.equal(mismatches, 0, 'every lookup and the size agree with the reference');
+  t.ok(ref.size > 0, 'keys are left at the end');
+  for (const k of keys) for (const h of holders) idx.remove(k, h);
+  t.equal(idx.size, 0, 'empty again');
+  t.equal(idx.get('10.64.0.1'), undefined);
 });
