@@ -32,6 +32,8 @@ export interface ApiSourceOptions {
   endpointSlices: boolean;
   /** Watch Pods (`pods verified`). */
   pods: boolean;
+  /** Keep endpoints' Pod names (only `endpoint_pod_names` reads them); default true. */
+  targetRefNames?: boolean;
   log?: Logger;
   timing?: Partial<ReflectorTiming>;
   observer?: SourceObserver;
@@ -164,7 +166,8 @@ export class ApiSource implements ClusterSource {
         }
       },
     };
-    this.#reflectors = specs.map((spec) => new Reflector(spec, client, sink, { log, timing: this.#timing, hooks }));
+    const poolOptions = { targetRefNames: this.#opts.targetRefNames ?? true };
+    this.#reflectors = specs.map((spec) => new Reflector(spec, client, sink, { log, timing: this.#timing, hooks, poolOptions }));
     observer?.synced?.(false);
     for (const r of this.#reflectors) r.start();
     await syncedAll;

@@ -14,6 +14,7 @@
  */
 import type { Logger } from 'pino';
 import type { ChangeEvent, Kind, KindMap, ModelSink } from '../types.js';
+import { SlimPool, type SlimPoolOptions } from '../slim.js';
 import { ApiError, apiError, readBody, type ApiClient } from './client.js';
 
 /** Which collection a reflector mirrors and how to convert its objects. */
@@ -29,8 +30,8 @@ export interface CollectionSpec<K extends Kind = Kind> {
   namespace: string;
   labelSelector: string;
   fieldSelector: string;
-  /** Raw API object → slim object; throws on garbage. */
-  slim(raw: unknown): KindMap[K];
+  /** Raw API object → slim object; throws on garbage. `pool` shares strings within one listing. */
+  slim(raw: unknown, pool?: SlimPool): KindMap[K];
 }
 
 /** Timings; the defaults suit a real cluster, tests shorten them. */
@@ -158,10 +159,17 @@ export class Reflector<K extends Kind = Kind> {
   #problem = '';
   // Whether this server ever sent us a bookmark: only then is a silent watch surely stalled.
   #sawBookmark = false;
+  readonly #poolOptions: SlimPoolOptions;
   // Objects whose conversion failed are reported once per name and resourceVersion.
   readonly #badObjects = new Set<string>();
 
-  constructor(spec: CollectionSpec<K>, client: ApiClient, sink: ModelSink, opts: { log?: Logger; timing?: ReflectorTiming; hooks?: ReflectorHooks } = {}) {
+  constructor(
+    spec: CollectionSpec<K>,
+    client: ApiClient,
+    sink: ModelSink,
+    opts: { log?: Logger; timing?: ReflectorTiming; hooks?: ReflectorHooks; poolOptions?: SlimPoolOptions } = {},
+  ) {
+    this.#poolOptions = opts.poolOptions ?? {};
     this.spec = spec;
     this.#client = client;
     this.#sink = sink;
@@ -264,6 +272,9 @@ export class Reflector<K extends Kind = Kind> {
     let cont = '';
     let rv = '';
     let pages = 0;
+    // One pool per listing: a big list shares its repeated strings, and nothing outlives the listing (a pool kept
+    // for the process's life would hold every string ever seen).
+    const pool = new SlimPool(this.#poolOptions);
     do {
       const query: Record<string, string> = { limit: String(this.#timing.pageSize) };
       if (cont) query.continue = cont;
@@ -277,7 +288,7 @@ export class Reflector<K extends Kind = Kind> {
       if (!Array.isArray(list.items)) throw new ApiError(200, 'BadResponse', `list of ${this.spec.path} without items`);
       pages++;
       for (const raw of list.items) {
-        const obj = this.#convert(raw);
+        const obj = this.#convert(raw, pool);
         if (obj) objects.push(obj);
       }
       rv = typeof list.metadata?.resourceVersion === 'string' ? list.metadata.resourceVersion : '';
@@ -385,6 +396,7 @@ export class Reflector<K extends Kind = Kind> {
    */
   #handleLines(lines: string[], arrived: number): number | 'expired' {
     const batch: ChangeEvent[] = [];
+    const pool = new SlimPool(this.#poolOptions);
     let rv = this.#rv;
     let expired = false;
     for (const line of lines) {
@@ -412,7 +424,7 @@ export class Reflector<K extends Kind = Kind> {
         continue;
       }
       if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') continue;
-      const obj = this.#convert(ev.object);
+      const obj = this.#convert(ev.object, pool);
       if (!obj) {
         // A deletion needs only the name: an object we cannot convert must not outlive its deletion.
         const m = ev.object?.metadata as { namespace?: unknown; name?: unknown } | undefined;
@@ -439,9 +451,9 @@ export class Reflector<K extends Kind = Kind> {
     return expired ? 'expired' : batch.length;
   }
 
-  #convert(raw: unknown): KindMap[K] | null {
+  #convert(raw: unknown, pool: SlimPool): KindMap[K] | null {
     try {
-      return this.spec.slim(raw);
+      return this.spec.slim(raw, pool);
     } catch (err) {
       const meta = (raw as { metadata?: { namespace?: string; name?: string; resourceVersion?: string } } | null)?.metadata;
       const id = `${meta?.namespace ?? ''}/${meta?.name ?? '?'}@${meta?.resourceVersion ?? ''}`;
