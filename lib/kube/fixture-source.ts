@@ -13,10 +13,9 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { Logger } from 'pino';
 import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { collectGarbage } from './gc.js';
 import { JSONListScanner } from './json-list.js';
 import { SlimPool, slimObject } from './slim.js';
 import type { ClusterSource, ModelSink, Snapshot } from './types.js';
@@ -393,23 +392,6 @@ const SETTLE_OBJECTS = 5000;
 
 function objectCount(snap: Snapshot): number {
   return snap.services.length + snap.endpointSlices.length + snap.namespaces.length + snap.pods.length;
-}
-
-/**
- * Asks V8 for a full garbage collection. After a big load the heap holds tens of MB of the load's garbage (objects
- * that lived through the batch: change events, index temporaries, cache invalidation keys), and V8 collects it
- * only once allocation resumes, which on an idle server can be never: RSS after sync stays 30-40 MB higher. The
- * `gc` function is not exposed without `--expose-gc`; enabling the flag now exposes it to new contexts only, so a
- * throwaway context lends its `gc` (the collection is of the whole isolate). Best effort: any failure is ignored.
- */
-function collectGarbage(): void {
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc: unknown = runInNewContext('typeof gc === "function" ? gc : undefined');
-    if (typeof gc === 'function') (gc as () => void)();
-  } catch {
-    // Only memory is at stake.
-  }
 }
 
 /** Writes a fixture cluster into the model, and again whenever the files change. */
