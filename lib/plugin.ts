@@ -20,11 +20,51 @@ export interface Handler {
    * let the server write the error (CoreDNS plugin.ClientWrite). Throw only for bugs: the server answers SERVFAIL.
    */
   serve(q: Query): Served;
+  /**
+   * True when this link is transparent to the server's fast path (see {@link PluginDef.fastPath}); for plugins
+   * that decide per instance. Either flag is enough.
+   */
+  readonly fastPath?: boolean;
+}
+
+/**
+ * Handed by the answering plugin with a reply the server may replay for later identical queries (`Query.memo`):
+ * the reply stays right until the name is invalidated (`PluginEnv.invalidate`) or `stamp()` returns another value
+ * than it did when the reply was written. Return a constant when per-name invalidation covers every change.
+ */
+export interface MemoGuard {
+  stamp(): number;
+}
+
+/**
+ * The facts of a finished query an observer may read. A {@link Query} has them all; so does a reply the server's
+ * fast path replayed without building a Query.
+ */
+export interface QueryFacts {
+  readonly server: string;
+  readonly zone: string;
+  readonly proto: 'udp' | 'tcp';
+  readonly remote: { readonly family: 4 | 6 };
+  readonly qtype: number;
+  /** DNSSEC OK bit of the request. */
+  readonly do: boolean;
+  /** process.hrtime.bigint() when the query arrived. */
+  readonly start: bigint;
+  /** The request as received (only its length is read). */
+  readonly raw: { readonly length: number };
+  readonly responseSize: number;
+  readonly rcode: number;
+  readonly writtenBy: string;
 }
 
 /** Told about every finished query (metrics, explain); must not throw. */
 export interface QueryObserver {
   done(q: Query): void;
+  /**
+   * Told, instead of done(), about a reply the server's fast path replayed from its memo (no Query exists). An
+   * observer without it turns the fast path off for the listeners it watches, so it still sees every query.
+   */
+  replayed?(f: QueryFacts): void;
 }
 
 /** Something that reports readiness to the `ready` plugin (CoreDNS ready.Readiness). */
@@ -117,6 +157,14 @@ export interface PluginDef<C = unknown> {
    * keeps one rule list); otherwise each occurrence builds its own chain link (`forward` chains).
    */
   merge?(a: C, b: C): C;
+  /**
+   * True when the plugin's chain links are transparent to the server's fast path: for a query that a later plugin
+   * answers with a memoizable reply (`Query.memo`), the link passes the query on unchanged, adds no reply hook and
+   * has no effect that replaying the reply would miss (no log line, no counter of its own). A block whose links
+   * are all transparent gets a reply memo; one opaque link (log, cache, loadbalance...) keeps every query of the
+   * block on the general path.
+   */
+  readonly fastPath?: boolean;
   /** Pure: turns a directive into config; throws ConfigError naming file and line. */
   parse(d: Directive, ctx: ParseContext): C;
   /** Builds the chain link, or returns null for plugins that only run services (health, ready...). */

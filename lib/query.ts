@@ -6,6 +6,7 @@
 import { FLAG, MAX_MSG_SIZE, MIN_UDP_SIZE, EDNS_ECHOED_OPTIONS } from './dns/constants.js';
 import { type Edns, type Message, type Question, rcodeOf } from './dns/message.js';
 import { encodeMessage } from './dns/wire.js';
+import type { MemoGuard } from './plugin.js';
 
 /** Where a reply goes: a UDP socket + peer, a TCP connection, or an internal caller. */
 export interface ReplySink {
@@ -63,6 +64,13 @@ export class Query {
   responseSize = 0;
   /** The error a plugin recorded with fail(); logged by the `errors` plugin. */
   error: Error | undefined = undefined;
+  /**
+   * Set by the answering plugin when the server may replay this reply's bytes for later identical queries (its
+   * fast path); the guard says for how long. Unset: the reply depends on more than the question and EDNS shape.
+   */
+  memo: MemoGuard | undefined = undefined;
+  /** The reply's bytes as sent (for the fast path's memo). */
+  wire: Buffer | undefined = undefined;
 
   private hooks: ReplyHook[] | undefined = undefined;
   private readonly sink: ReplySink;
@@ -135,6 +143,7 @@ export class Query {
     this.response = m;
     this.rcode = rcodeOf(m);
     this.responseSize = wire.length;
+    this.wire = wire;
     this.sink.send(wire, this.remote);
     return this.rcode;
   }
@@ -146,6 +155,7 @@ export class Query {
     this.response = m;
     this.rcode = rcodeOf(m);
     this.responseSize = wire.length;
+    this.wire = wire;
     this.sink.send(wire, this.remote);
     return this.rcode;
   }

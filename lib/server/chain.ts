@@ -16,13 +16,19 @@ export class EndOfChain implements Handler {
   }
 }
 
-/** The first handler of a block's chain, or null when no plugin of the block answers queries. */
-export function buildChain(block: BlockPlan, envFor: (plugin: string) => PluginEnv): Handler | null {
+/**
+ * The first handler of a block's chain, or null when no plugin of the block answers queries. With `opaque`, the
+ * names of the built links that are not transparent to the fast path (PluginDef.fastPath / Handler.fastPath) are
+ * appended to it: the block may memoize replies only when it stays empty.
+ */
+export function buildChain(block: BlockPlan, envFor: (plugin: string) => PluginEnv, opaque?: string[]): Handler | null {
   let next: Handler | null = null;
   for (let i = block.plugins.length - 1; i >= 0; i--) {
     const p = block.plugins[i]!;
     const link = p.def.build(p.config, next ?? new EndOfChain(p.def.name), envFor(p.def.name));
-    if (link !== null) next = link;
+    if (link === null) continue;
+    next = link;
+    if (opaque !== undefined && p.def.fastPath !== true && link.fastPath !== true) opaque.unshift(p.def.name);
   }
   return next;
 }

@@ -7,15 +7,34 @@ import type { Logger } from 'pino';
 import { CLASS, FLAG, RCODE, TYPE } from '../dns/constants.js';
 import type { Message } from '../dns/message.js';
 import { decodeMessage, encodeMessage } from '../dns/wire.js';
-import type { Handler, QueryObserver, Served } from '../plugin.js';
+import type { Handler, QueryFacts, QueryObserver, Served } from '../plugin.js';
 import { Query, type Peer, type Proto, type ReplySink } from '../query.js';
+import { FastQuestion, questionKey, readFastQuestion, replyVariant, WireRouter } from './fast-question.js';
 import { checkHeader, headerOnlyReply, Verdict } from './reject.js';
+import { replyBytes, type ReplyMemo } from './reply-memo.js';
 
 /** A block as the dispatcher sees it: its chain (null = block without plugins → REFUSED). */
 export interface RoutedBlock {
   chain: Handler | null;
   /** True when a plugin of the block accepts non-IN classes (CoreDNS EnableChaos: chaos, forward, proxy). */
   anyClass: boolean;
+  /** The block's reply memo when every link of its chain is transparent to the fast path; else none. */
+  memo?: ReplyMemo | null;
+}
+
+/** What observers are told about a replayed reply; one per dispatcher, filled and read synchronously. */
+class ReplayFacts implements QueryFacts {
+  server = '';
+  zone = '';
+  proto: Proto = 'udp';
+  readonly remote = { family: 4 as 4 | 6 };
+  qtype = 0;
+  do = false;
+  start = 0n;
+  raw: { length: number } = { length: 0 };
+  responseSize = 0;
+  rcode = 0;
+  writtenBy = '';
 }
 
 
@@ -23,6 +42,9 @@ export interface RoutedBlock {
 function serverWrites(rcode: number): boolean {
   return rcode === RCODE.SERVFAIL || rcode === RCODE.REFUSED || rcode === RCODE.FORMERR || rcode === RCODE.NOTIMP;
 }
+
+/** RD in the high byte of the flags word. */
+const FLAG_RD_HI = FLAG.RD >> 8;
 
 /** Sink for internal queries: nothing goes on the wire. */
 const INTERNAL_SINK: ReplySink = { send: () => undefined };
@@ -42,6 +64,10 @@ export class Dispatcher {
   private readonly observers: QueryObserver[];
   /** Count of chains that threw (coredns_panics_total). */
   panics = 0;
+  /** Wire-form routing for the fast path; null when no block has a memo (or a zone cannot be routed on wire). */
+  private readonly router: WireRouter<RoutedBlock> | null;
+  private readonly fq = new FastQuestion();
+  private readonly facts = new ReplayFacts();
 
   constructor(label: string, zones: Map<string, RoutedBlock>, log: Logger, observers: QueryObserver[] = []) {
     this.label = label;
@@ -49,10 +75,59 @@ export class Dispatcher {
     this.log = log;
     this.observers = observers;
     this.anyClass = [...zones.values()].some((b) => b.anyClass);
+    this.router = [...zones.values()].some((b) => b.memo) ? WireRouter.of(zones) : null;
+  }
+
+  /**
+   * The fast path: when `raw` is a plain query whose block memoized the reply, that reply with the request's ID,
+   * RD and CD patched in, every observer told as for any query; otherwise undefined, and the caller hands the
+   * packet to handle(). Never throws.
+   */
+  replay(raw: Buffer, proto: Proto, family: 4 | 6): Buffer | undefined {
+    const router = this.router;
+    if (router === null) return undefined;
+    const observers = this.observers;
+    // The arrival time is only needed for the duration histogram.
+    const start = observers.length > 0 ? process.hrtime.bigint() : 0n;
+    const fq = this.fq;
+    if (!readFastQuestion(raw, fq)) return undefined;
+    const routed = router.route(raw, fq);
+    const memo = routed?.value.memo;
+    if (memo == null) return undefined;
+    const e = memo.get(fq.hash, raw, 12, fq.nameEnd + 2, replyVariant(proto === 'tcp', fq));
+    if (e === undefined) return undefined;
+    for (let i = 0; i < observers.length; i++) if (observers[i]!.replayed === undefined) return undefined;
+    const out = replyBytes(e);
+    out[0] = raw[0]!;
+    out[1] = raw[1]!;
+    // Query.newReply copies RD and CD from the request; nothing else of the request's flags reaches the reply.
+    out[2] = (out[2]! & ~FLAG_RD_HI) | (raw[2]! & FLAG_RD_HI);
+    out[3] = (out[3]! & ~FLAG.CD) | (raw[3]! & FLAG.CD);
+    if (observers.length > 0) {
+      const f = this.facts;
+      f.server = this.label;
+      f.zone = routed!.zone;
+      f.proto = proto;
+      f.remote.family = family;
+      f.qtype = fq.qtype;
+      f.do = fq.do;
+      f.start = start;
+      f.raw = raw;
+      f.responseSize = out.length;
+      f.rcode = e.rcode;
+      f.writtenBy = e.writtenBy;
+      for (let i = 0; i < observers.length; i++) observers[i]!.replayed!(f);
+    }
+    return out;
   }
 
   /** Handle one packet from a transport. Never throws. */
   handle(raw: Buffer, proto: Proto, remote: Peer, sink: ReplySink): void {
+    // UDP tries replay() itself before building a Peer; TCP comes here first.
+    if (proto === 'tcp') {
+      const out = this.replay(raw, proto, remote.family);
+      if (out !== undefined) return sink.send(out, remote);
+    }
     const verdict = checkHeader(raw);
     if (verdict !== Verdict.Accept) {
       if (verdict === Verdict.FormErr) sink.send(headerOnlyReply(raw, RCODE.FORMERR), remote);
@@ -113,11 +188,28 @@ export class Dispatcher {
     } catch (err) {
       return this.panic(q, err);
     }
-    if (typeof served === 'number') return this.finish(q, served);
+    if (typeof served === 'number') {
+      this.finish(q, served);
+      // Only replies written synchronously are memoized: the guard's stamp is then read in the same tick as the
+      // answer was computed, so no zone change can fall in between.
+      if (q.memo !== undefined && block.memo) this.remember(q, block.memo);
+      return;
+    }
     return served.then(
       (rcode) => this.finish(q, rcode),
       (err: unknown) => this.panic(q, err),
     );
+  }
+
+  /** Memoize `q`'s reply when its request has the fast path's shape (a client's query, not an internal one). */
+  private remember(q: Query, memo: ReplyMemo): void {
+    const wire = q.wire;
+    if (q.depth !== 0 || wire === undefined || q.writtenBy === '' || this.router === null) return;
+    const fq = this.fq;
+    if (!readFastQuestion(q.raw, fq)) return;
+    // The fast path must route this question to the block that answered it.
+    if (this.router.route(q.raw, fq)?.zone !== q.zone) return;
+    memo.set(fq.hash, questionKey(q.raw, fq), replyVariant(q.proto === 'tcp', fq), q.name, wire, q.memo!, q.rcode, q.writtenBy);
   }
 
   /**

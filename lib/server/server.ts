@@ -9,6 +9,7 @@ import type { PluginEnv, QueryObserver, Readiness } from '../plugin.js';
 import type { Query } from '../query.js';
 import { buildChain } from './chain.js';
 import { Dispatcher, type RoutedBlock } from './dispatcher.js';
+import { ReplyMemo } from './reply-memo.js';
 import type { BlockPlan, ServerPlan } from './plan.js';
 import { TcpListener } from './tcp.js';
 import { UdpListener } from './udp.js';
@@ -42,6 +43,10 @@ export interface ServerOptions {
   exit?: (code: number) => void;
   /** Reuse a registry (on reload), so counters survive and the metrics endpoint keeps its listener. */
   metrics?: Registry;
+  /** False turns the fast path (reply memo) off everywhere (tests compare both paths). Default on. */
+  fastPath?: boolean;
+  /** Bound on memoized replies per server block (default DEFAULT_MEMO_ENTRIES). */
+  memoEntries?: number;
 }
 
 export class DnsServer {
@@ -71,8 +76,13 @@ export class DnsServer {
     this.metrics = opts.metrics ?? new Registry();
     const routed = new Map<BlockPlan, RoutedBlock>();
     for (const block of plan.blocks) {
-      const chain = buildChain(block, (name) => this.envFor(block, name));
-      routed.set(block, { chain, anyClass: block.plugins.some((p) => ANY_CLASS_PLUGINS.has(p.def.name)) });
+      const opaque: string[] = [];
+      const chain = buildChain(block, (name) => this.envFor(block, name), opaque);
+      // The fast path's memo, per block: a reload builds a new instance, hence a new, empty memo.
+      const memo = chain !== null && opaque.length === 0 && opts.fastPath !== false ? new ReplyMemo(opts.memoEntries) : null;
+      if (memo !== null) this.addInvalidation(block, (suffix) => memo.invalidate(suffix));
+      else if (chain !== null) log.debug({ zones: block.zones, opaque }, 'fast path off for this block: plugins that must see every query');
+      routed.set(block, { chain, anyClass: block.plugins.some((p) => ANY_CLASS_PLUGINS.has(p.def.name)), memo });
     }
     for (const l of plan.listeners) {
       const zones = new Map<string, RoutedBlock>();
@@ -170,6 +180,12 @@ export class DnsServer {
     return this.listeners.reduce((n, l) => n + l.dispatcher.panics, 0);
   }
 
+  private addInvalidation(block: BlockPlan, fn: (suffix: string) => void): void {
+    const list = this.invalidation.get(block) ?? [];
+    list.push(fn);
+    this.invalidation.set(block, list);
+  }
+
   private envFor(block: BlockPlan, plugin: string): PluginEnv {
     return {
       log: this.log.child({ plugin }),
@@ -190,11 +206,7 @@ export class DnsServer {
       invalidate: (suffix) => {
         for (const fn of this.invalidation.get(block) ?? []) fn(suffix);
       },
-      onInvalidate: (fn) => {
-        const list = this.invalidation.get(block) ?? [];
-        list.push(fn);
-        this.invalidation.set(block, list);
-      },
+      onInvalidate: (fn) => this.addInvalidation(block, fn),
       fatal: (msg) => {
         this.log.child({ plugin }).fatal(msg);
         this.exit(1);

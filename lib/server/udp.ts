@@ -52,7 +52,14 @@ export class UdpListener implements ReplySink {
         s.off('error', fail);
         s.on('error', (err) => this.log.error({ err }, 'udp socket error'));
         s.on('message', (msg, rinfo) => {
-          const peer: Peer = { address: unmap(rinfo.address), port: rinfo.port, family: rinfo.family === 'IPv6' && !rinfo.address.startsWith('::ffff:') ? 6 : 4 };
+          const family = rinfo.family === 'IPv6' && !rinfo.address.startsWith('::ffff:') ? 6 : 4;
+          // Fast path first: a memoized reply goes straight back to the address as the socket reported it.
+          const out = this.dispatcher.replay(msg, 'udp', family);
+          if (out !== undefined) {
+            s.send(out, rinfo.port, rinfo.address);
+            return;
+          }
+          const peer: Peer = { address: unmap(rinfo.address), port: rinfo.port, family };
           this.dispatcher.handle(msg, 'udp', peer, this);
         });
         this.socket = s;

@@ -5,6 +5,8 @@ import { parse, type ErrorsConfig } from './setup.js';
 
 export const errors: PluginDef<ErrorsConfig> = {
   name: 'errors',
+  // Fast path: it only logs errors a plugin recorded, and a memoizable reply carries none.
+  fastPath: true,
   once: true,
   parse,
   build(cfg, next, env) {

@@ -63,6 +63,8 @@ export function buildForward(cfg: ForwardConfig, next: Handler | null): ForwardH
 /** The `forward` plugin definition. Repeatable: each directive builds its own link, chained in Corefile order. */
 export const forward: PluginDef<ForwardConfig> = {
   name: 'forward',
+  // Fast path: queries outside its `from`/`except` pass on untouched; the ones it serves are never memoized.
+  fastPath: true,
   parse,
   build(cfg, next, env) {
     const h = buildForward(cfg, next);

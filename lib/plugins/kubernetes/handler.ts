@@ -8,7 +8,7 @@ import type { Message, RR } from '../../dns/message.js';
 import { canonicalIP } from '../../dns/ip.js';
 import { isSubdomain } from '../../dns/name.js';
 import { ipFromReverseName } from '../../dns/reverse.js';
-import type { Handler, PluginEnv, Served } from '../../plugin.js';
+import type { Handler, MemoGuard, PluginEnv, Served } from '../../plugin.js';
 import type { Query } from '../../query.js';
 import type { ClusterZone } from '../../zone/cluster-zone.js';
 import { dashedLabelIP, SERVICE_KIND, type ServiceRecords, type SrvSet } from '../../zone/service-records.js';
@@ -56,6 +56,8 @@ const TXT_TTL = 28800;
 /** The `kubernetes` handler. */
 export class KubernetesHandler implements Handler {
   readonly name = 'kubernetes';
+  /** Fast path: queries outside its zones (and fallthrough) pass on untouched; its own answers say if replayable. */
+  readonly fastPath = true;
 
   readonly #zones: readonly string[];
   readonly #opts: HandlerOptions;
@@ -73,6 +75,16 @@ export class KubernetesHandler implements Handler {
   #podIP = '';
   #podCount = 0;
 
+  // Replay guards for the server's fast path (Query.memo). Answers under a name are dropped by the per-name
+  // invalidation (invalidate.ts); what that does not cover is guarded by a stamp: the SOA serial in negative and
+  // SOA answers, the zone version for answers built from other names (NS, ns.dns, in-zone ExternalName chains,
+  // PTR, whose namespace filter follows Namespace changes that invalidate only forward names).
+  readonly #byName: MemoGuard = { stamp: () => 0 };
+  readonly #bySerial: MemoGuard;
+  readonly #byVersion: MemoGuard;
+  /** The guard of the answer being built: #byName unless a branch needs more; null: not replayable. */
+  #guard: MemoGuard | null = null;
+
   constructor(opts: HandlerOptions, zone: ClusterZone, next: Handler | null, env: PluginEnv, synced: () => boolean) {
     this.#opts = opts;
     // Longest zone first, so the first match is CoreDNS's plugin.Zones.Matches.
@@ -81,6 +93,8 @@ export class KubernetesHandler implements Handler {
     this.#next = next;
     this.#env = env;
     this.#synced = synced;
+    this.#bySerial = { stamp: () => zone.serial };
+    this.#byVersion = { stamp: () => zone.version };
   }
 
   /** Answers a query in one of the plugin's zones; anything else goes to the next plugin. */
@@ -98,6 +112,7 @@ export class KubernetesHandler implements Handler {
     const rel = relative(name, zone);
     const m = q.newReply(RCODE.NOERROR, true);
     let out: number;
+    this.#guard = this.#byName;
 
     switch (qtype) {
       case TYPE.A:
@@ -113,6 +128,7 @@ export class KubernetesHandler implements Handler {
         break;
       }
       case TYPE.PTR:
+        this.#guard = this.#byVersion;
         out = this.#ptr(q, m, rel);
         break;
       case TYPE.SRV:
@@ -121,12 +137,14 @@ export class KubernetesHandler implements Handler {
       case TYPE.SOA:
         // CoreDNS handler.go: only the zone itself (in any case) has the SOA; anything else is NODATA unchecked.
         if (qn === zs) m.answer.push(soaRR(zs, this.#opts.ttl, this.#zone.serial));
+        this.#guard = this.#bySerial;
         out = OK;
         break;
       case TYPE.NS:
         // CoreDNS compares the lower-cased name with the query's spelling of the zone, so a mixed-case apex NS
         // query falls to the default branch (NODATA).
         if (name === zs) {
+          this.#guard = this.#byVersion;
           this.#ns(m, qn, zs);
           out = OK;
           break;
@@ -159,6 +177,7 @@ export class KubernetesHandler implements Handler {
       return this.#negative(q, m, zs, this.#synced() ? RCODE.NXDOMAIN : RCODE.SERVFAIL);
     }
     if (m.answer.length === 0) return this.#negative(q, m, zs, RCODE.NOERROR);
+    if (this.#guard !== null) q.memo = this.#guard;
     return q.reply(m, this.name);
   }
 
@@ -167,13 +186,20 @@ export class KubernetesHandler implements Handler {
     m.additional.length = 0;
     m.flags = (m.flags & ~0xf & ~FLAG.TC) | rcode;
     m.authority.push(soaRR(zs, this.#opts.ttl, this.#zone.serial));
+    // SERVFAIL before the first sync is temporary; every other negative answer carries the serial.
+    const g = this.#guard;
+    if (g !== null && rcode !== RCODE.SERVFAIL) q.memo = g === this.#byVersion ? g : this.#bySerial;
     return q.reply(m, this.name);
   }
 
   /** CoreDNS kubernetes.go Services: `ns.dns.<zone>` first, then the name grammar. */
   #services(name: string, zs: string, rel: string): number {
     // CoreDNS ns.go isDefaultNS compares the lower-cased name with the zone as spelled in the query.
-    if (name.startsWith('ns.dns.') && name.indexOf(zs) === 7) return R_NSDNS;
+    if (name.startsWith('ns.dns.') && name.indexOf(zs) === 7) {
+      // Its addresses come from whichever Service holds this server's IPs: only the zone version covers them.
+      this.#guard = this.#byVersion;
+      return R_NSDNS;
+    }
     return this.#records(name, rel);
   }
 
@@ -308,6 +334,8 @@ export class KubernetesHandler implements Handler {
     let owner = q.question.name;
     let name = q.name;
     let e = this.#entry!;
+    // The chain's targets are other names, whose changes do not invalidate this one.
+    this.#guard = this.#byVersion;
     for (;;) {
       const target = e.externalTarget;
       const tl = e.externalTargetLower;
@@ -341,6 +369,8 @@ export class KubernetesHandler implements Handler {
       for (const rr of reply.answer) m.answer.push(rr);
       if ((reply.flags & FLAG.TC) !== 0) m.flags |= FLAG.TC;
     }
+    // An upstream answer (with its own TTLs) is not replayable; the scratch guard may belong to another query now.
+    this.#guard = null;
     return this.#finish(q, m, zs, OK);
   }
 

@@ -5,6 +5,8 @@ import { parse, type LoopConfig } from './setup.js';
 
 export const loop: PluginDef<LoopConfig> = {
   name: 'loop',
+  // Fast path: it only counts its own HINFO probe; a probe a plugin answers authoritatively cannot be looping.
+  fastPath: true,
   once: true,
   parse,
   build(_cfg, next, env) {

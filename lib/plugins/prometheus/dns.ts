@@ -6,8 +6,7 @@
 import { DROPPED_ZONE } from '../../server/dispatcher.js';
 import type { Registry } from 'prom-client';
 import { TYPE, rcodeName } from '../../dns/constants.js';
-import type { QueryObserver } from '../../plugin.js';
-import type { Query } from '../../query.js';
+import type { QueryFacts, QueryObserver } from '../../plugin.js';
 import { CounterVec, HistogramVec, type CounterCell, type HistogramCell } from './vec.js';
 
 /** CoreDNS plugin/metrics/vars/monitor.go: qtypes counted by name; every other type is `other`. */
@@ -80,7 +79,7 @@ export class DnsMetrics implements QueryObserver {
   }
 
   /** Count one finished query. Never throws. */
-  done(q: Query): void {
+  done(q: QueryFacts): void {
     const zone = q.zone;
     if (!this.zones.has(zone) && zone !== DROPPED_ZONE) return;
     const s = this.scope(q.server, zone);
@@ -99,6 +98,11 @@ export class DnsMetrics implements QueryObserver {
     let cell = byRcode.get(rcode);
     if (cell === undefined) byRcode.set(rcode, (cell = this.responses.cell(s.server, s.zone, '', rcodeName(rcode), q.writtenBy)));
     cell.value++;
+  }
+
+  /** Count one reply the server's fast path replayed: the same counters as any query. */
+  replayed(f: QueryFacts): void {
+    this.done(f);
   }
 
   private scope(server: string, zone: string): Scope {

@@ -27,7 +27,7 @@ async function harness(t: Tap.Test, o: { sink?: (model: ClusterModel) => ModelSi
   });
   t.teardown(() => r.stop());
   r.start();
-  await until(() => r.synced, 5000, 'first list');
+  await until(() => r.synced, 10_000, 'first list');
   return { api, model, r, restarts, client };
 }
 
@@ -38,28 +38,28 @@ t.test('lists in pages from one snapshot, then watches from the list resourceVer
   t.same(lists.map((q) => q.query.limit), ['3', '3', '3'], 'three pages of 3');
   t.notOk(lists[0]!.query.continue, 'first page without continue');
   t.ok(lists[1]!.query.continue && lists[2]!.query.continue, 'later pages continue');
-  await until(() => api.watchCount('services') === 1, 3000, 'watch open');
+  await until(() => api.watchCount('services') === 1, 10_000, 'watch open');
   const watch = api.requestsOf('services', 'watch')[0]!;
   t.equal(watch.query.resourceVersion, r.resourceVersion, 'watch starts at the list resourceVersion');
   api.create(apiService('default', 'late', { clusterIPs: ['10.96.0.99'] }));
-  await until(() => model.get('Service', 'default', 'late'), 3000, 'watched add');
+  await until(() => model.get('Service', 'default', 'late'), 10_000, 'watched add');
   t.equal(r.resourceVersion, api.resourceVersion, 'resourceVersion follows the events');
   api.bookmark('services');
   api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'other' } });
   api.bookmark('services');
-  await until(() => r.resourceVersion === api.resourceVersion, 3000, 'bookmark advances the resourceVersion');
+  await until(() => r.resourceVersion === api.resourceVersion, 10_000, 'bookmark advances the resourceVersion');
   t.pass('bookmarks advance the resourceVersion without events');
 });
 
 t.test('an HTTP 410 on the watch and an expired continue token re-list; a re-list deletes what vanished', async (t) => {
   const { api, model, restarts } = await harness(t, { expiredAsHttp410: true });
-  await until(() => api.watchCount('services') === 1, 3000, 'watch open');
+  await until(() => api.watchCount('services') === 1, 10_000, 'watch open');
   api.stall('services', true); // events stop reaching the open watch...
   api.remove('Service', 'default', 's0');
   api.compact(); // ...and its resourceVersion is now too old
   api.stall('services', false);
   api.dropWatches('services');
-  await until(() => !model.get('Service', 'default', 's0'), 5000, 're-list removed the vanished Service');
+  await until(() => !model.get('Service', 'default', 's0'), 10_000, 're-list removed the vanished Service');
   t.ok(restarts.includes('expired'), `restart reasons: ${restarts.join(',')}`);
   t.ok(api.requestsOf('services', 'watch').some((q) => q.status === 410), 'the server answered a watch with HTTP 410');
 });
@@ -76,10 +76,10 @@ t.test('a model that throws is answered with a re-list, never a crash', async (t
       replaceKind: (k, objs, scope) => m.replaceKind(k, objs, scope),
     }),
   });
-  await until(() => api.watchCount('services') === 1, 3000, 'watch open');
+  await until(() => api.watchCount('services') === 1, 10_000, 'watch open');
   const listsBefore = api.requestsOf('services', 'list').length;
   api.create(apiService('default', 'poison', { clusterIPs: ['10.96.0.66'] }));
-  await until(() => model.get('Service', 'default', 'poison'), 5000, 'the object arrives through the re-list');
+  await until(() => model.get('Service', 'default', 'poison'), 10_000, 'the object arrives through the re-list');
   t.ok(api.requestsOf('services', 'list').length > listsBefore, 're-listed');
   t.ok(restarts.includes('apply'), 'restart reason apply');
 });
@@ -99,18 +99,18 @@ t.test('a server that closes every watch at once is retried with backoff, not in
 
 t.test('500s on the list back off and recover', async (t) => {
   const { api, model } = await harness(t);
-  await until(() => api.watchCount('services') === 1, 3000, 'watch open');
+  await until(() => api.watchCount('services') === 1, 10_000, 'watch open');
   api.failNext(4, { status: 500, resource: 'services' });
   api.sendError('services', 410);
   api.create(apiService('default', 'after', { clusterIPs: ['10.96.0.77'] }));
-  await until(() => model.get('Service', 'default', 'after'), 5000, 'recovered');
+  await until(() => model.get('Service', 'default', 'after'), 10_000, 'recovered');
   const statuses = api.requestsOf('services').map((q) => q.status);
   t.ok(statuses.filter((s) => s === 500).length === 4, 'four 500s were served and retried');
 });
 
 t.test('stop() ends everything: no request, timer or event afterwards', async (t) => {
   const { api, model, r } = await harness(t);
-  await until(() => api.watchCount('services') === 1, 3000, 'watch open');
+  await until(() => api.watchCount('services') === 1, 10_000, 'watch open');
   api.failNext(100, { status: 500 });
   api.dropWatches();
   await new Promise((res) => setTimeout(res, 100)); // now inside a backoff wait
@@ -130,7 +130,7 @@ t.test('stop() ends everything: no request, timer or event afterwards', async (t
 t.test('apiserver_qps/burst pace the requests; max_inflight bounds concurrent lists', async (t) => {
   const { api, client } = await harness(t, { limits: { qps: 20, burst: 1, maxInflight: 1 } });
   // 7 objects in pages of 3 = 3 list requests + 1 watch, one every 50 ms after the first (nominally 150 ms).
-  await until(() => api.watchCount('services') === 1, 3000, 'watch open');
+  await until(() => api.watchCount('services') === 1, 10_000, 'watch open');
   const times = api.requests.map((q) => q.at);
   const span = times[times.length - 1]! - times[0]!;
   t.equal(times.length, 4);
@@ -197,7 +197,7 @@ t.test('a server that never answers, or stops halfway through a list, times out 
     silent.close();
   });
   const a = await bare(t, `http://127.0.0.1:${(silent.address() as { port: number }).port}`, { requestTimeoutMs: 200 });
-  await until(() => a.restarts.length >= 2, 3000, 'two timeouts');
+  await until(() => a.restarts.length >= 2, 10_000, 'two timeouts');
   t.ok(connections >= 2, `${connections} connections: each timed-out request was retried`);
   t.notOk(a.r.synced);
   t.ok(a.logs.some((l) => l.msg.includes('ETIMEDOUT') || l.msg.includes('no data from the API server')), 'the timeout is logged');
@@ -212,7 +212,7 @@ t.test('a server that never answers, or stops halfway through a list, times out 
     halfway.close();
   });
   const b = await bare(t, `http://127.0.0.1:${(halfway.address() as { port: number }).port}`, { requestTimeoutMs: 200 });
-  await until(() => b.restarts.length >= 2, 3000, 'two body timeouts');
+  await until(() => b.restarts.length >= 2, 10_000, 'two body timeouts');
   t.notOk(b.r.synced, 'a half list is never applied');
 });
 
@@ -221,12 +221,12 @@ t.test('resourceVersions going backwards (etcd restored from a backup) end in a 
   const port = first.port;
   first.create(apiService('default', 'old', { clusterIPs: ['10.96.0.5'] }));
   const { model, r } = await bare(t, first.url);
-  await until(() => r.synced, 3000, 'synced with the first server');
+  await until(() => r.synced, 10_000, 'synced with the first server');
   await first.stop();
   const second = await FakeApiServer.start({ port, initialResourceVersion: 1000, tooLargeWaitMs: 100 });
   t.teardown(() => second.stop());
   second.create(apiService('default', 'restored', { clusterIPs: ['10.96.0.6'] }));
-  await until(() => model.get('Service', 'default', 'restored'), 5000, 'the restored server content is listed');
+  await until(() => model.get('Service', 'default', 'restored'), 10_000, 'the restored server content is listed');
   t.notOk(model.get('Service', 'default', 'old'), 'and what it does not have is gone');
 });
 
@@ -235,13 +235,13 @@ t.test('a healthy watch that drops now and then is re-opened at once every time'
   t.teardown(() => api.stop());
   const { model } = await bare(t, api.url, { backoffInitialMs: 100, backoffMaxMs: 3200, healthyMs: 60_000 });
   for (let i = 0; i < 5; i++) {
-    await until(() => api.watchCount('services') === 1, 3000, 'watch open');
+    await until(() => api.watchCount('services') === 1, 10_000, 'watch open');
     api.create(apiService('default', `d${i}`, { clusterIPs: [`10.96.1.${i + 1}`] }));
-    await until(() => model.get('Service', 'default', `d${i}`), 3000, 'event delivered');
+    await until(() => model.get('Service', 'default', `d${i}`), 10_000, 'event delivered');
     const before = Date.now();
     api.dropWatches('services');
-    await until(() => api.watchCount('services') === 1, 3000, 're-opened');
-    t.ok(Date.now() - before < 400, `drop ${i + 1}: re-opened after ${Date.now() - before} ms (the backoff did not grow)`);
+    await until(() => api.watchCount('services') === 1, 10_000, 're-opened');
+    t.ok(Date.now() - before < 1000, `drop ${i + 1}: re-opened after ${Date.now() - before} ms (the backoff did not grow)`);
   }
 });
 
@@ -249,7 +249,7 @@ t.test('without bookmarks a quiet watch is re-opened quietly; 429 waits for Retr
   const api = await FakeApiServer.start();
   t.teardown(() => api.stop());
   const { logs, restarts, requests, r } = await bare(t, api.url, { stallMs: 150 });
-  await until(() => restarts.filter((x) => x === 'stalled').length >= 3, 3000, 'quiet watches re-opened');
+  await until(() => restarts.filter((x) => x === 'stalled').length >= 3, 10_000, 'quiet watches re-opened');
   t.equal(logs.filter((l) => l.level >= 40).length, 0, 'no warning: this server never sent a bookmark');
   t.ok(logs.some((l) => l.level === 20 && l.msg.includes('received nothing')), 'logged at debug');
   t.equal(requests.filter((s) => s === 0).length, 0, 'aborting a stalled watch is not counted as a failed request');
@@ -258,7 +258,7 @@ t.test('without bookmarks a quiet watch is re-opened quietly; 429 waits for Retr
   api.failNext(2, { status: 429, verb: 'list' });
   api.sendError('services', 410);
   const before = api.requestsOf('services', 'list').length;
-  await until(() => api.requestsOf('services', 'list').length >= before + 3, 5000, 'two 429s and a good list');
+  await until(() => api.requestsOf('services', 'list').length >= before + 3, 10_000, 'two 429s and a good list');
   const at = api.requestsOf('services', 'list').slice(before).map((q) => q.at);
   t.ok(at[1]! - at[0]! >= 950 && at[2]! - at[1]! >= 950, `retried after ${at[1]! - at[0]!} and ${at[2]! - at[1]!} ms (Retry-After: 1)`);
   t.ok(logs.some((l) => l.level === 40 && l.msg.includes('HTTP 429')), '429 logged as a warning');
