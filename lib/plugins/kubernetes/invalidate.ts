@@ -11,7 +11,8 @@ export function affectedSuffixes(events: readonly ChangeEvent[], zones: readonly
   const out = new Set<string>();
   const forward = zones.filter((z) => !z.endsWith('in-addr.arpa.') && !z.endsWith('ip6.arpa.'));
   const under = (rel: string): void => {
-    for (const z of forward) out.add(`${rel}.${z}`);
+    // The root zone (`kubernetes` in a `.` block without zone arguments) must not produce `name..`.
+    for (const z of forward) out.add(z === '.' ? `${rel}.` : `${rel}.${z}`);
   };
   const ptr = (addr: string): void => {
     // 'None' (headless) and other non-addresses have no reverse name.
