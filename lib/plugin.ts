@@ -20,11 +20,6 @@ export interface Handler {
    * let the server write the error (CoreDNS plugin.ClientWrite). Throw only for bugs: the server answers SERVFAIL.
    */
   serve(q: Query): Served;
-  /**
-   * True when this link is transparent to the server's fast path (see {@link PluginDef.fastPath}); for plugins
-   * that decide per instance. Either flag is enough.
-   */
-  readonly fastPath?: boolean;
 }
 
 /**

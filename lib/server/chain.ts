@@ -18,7 +18,7 @@ export class EndOfChain implements Handler {
 
 /**
  * The first handler of a block's chain, or null when no plugin of the block answers queries. With `opaque`, the
- * names of the built links that are not transparent to the fast path (PluginDef.fastPath / Handler.fastPath) are
+ * names of the built links that are not transparent to the fast path (PluginDef.fastPath) are
  * appended to it: the block may memoize replies only when it stays empty.
  */
 export function buildChain(block: BlockPlan, envFor: (plugin: string) => PluginEnv, opaque?: string[]): Handler | null {
@@ -28,7 +28,7 @@ export function buildChain(block: BlockPlan, envFor: (plugin: string) => PluginE
     const link = p.def.build(p.config, next ?? new EndOfChain(p.def.name), envFor(p.def.name));
     if (link === null) continue;
     next = link;
-    if (opaque !== undefined && p.def.fastPath !== true && link.fastPath !== true) opaque.unshift(p.def.name);
+    if (opaque !== undefined && p.def.fastPath !== true) opaque.unshift(p.def.name);
   }
   return next;
 }

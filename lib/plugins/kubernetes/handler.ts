@@ -56,8 +56,6 @@ const TXT_TTL = 28800;
 /** The `kubernetes` handler. */
 export class KubernetesHandler implements Handler {
   readonly name = 'kubernetes';
-  /** Fast path: queries outside its zones (and fallthrough) pass on untouched; its own answers say if replayable. */
-  readonly fastPath = true;
 
   readonly #zones: readonly string[];
   readonly #opts: HandlerOptions;

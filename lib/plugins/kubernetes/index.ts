@@ -109,6 +109,8 @@ function sourceOf(cfg: KubernetesConfig, env: PluginEnv): ClusterSource {
 export const kubernetes: PluginDef<KubernetesConfig> = {
   name: 'kubernetes',
   once: true,
+  // Queries outside its zones (and fallthrough) pass on untouched; its own answers say whether they are replayable.
+  fastPath: true,
   parse,
   build(cfg, next, env) {
     if (cfg.fixture === null && cfg.endpoints.length > 1) {
