@@ -68,6 +68,8 @@ export class Dispatcher {
   private readonly router: WireRouter<RoutedBlock> | null;
   private readonly fq = new FastQuestion();
   private readonly facts = new ReplayFacts();
+  /** Every observer can be told of a replayed query (QueryObserver.replayed); otherwise nothing is replayed. */
+  private replayable = true;
 
   constructor(label: string, zones: Map<string, RoutedBlock>, log: Logger, observers: QueryObserver[] = []) {
     this.label = label;
@@ -76,6 +78,12 @@ export class Dispatcher {
     this.observers = observers;
     this.anyClass = [...zones.values()].some((b) => b.anyClass);
     this.router = [...zones.values()].some((b) => b.memo) ? WireRouter.of(zones) : null;
+    this.observersChanged();
+  }
+
+  /** Call after adding to the observers: replay stays on only while every observer can count a replayed query. */
+  observersChanged(): void {
+    this.replayable = this.observers.every((o) => o.replayed !== undefined);
   }
 
   /**
@@ -85,7 +93,7 @@ export class Dispatcher {
    */
   replay(raw: Buffer, proto: Proto, family: 4 | 6): Buffer | undefined {
     const router = this.router;
-    if (router === null) return undefined;
+    if (router === null || !this.replayable) return undefined;
     const observers = this.observers;
     // The arrival time is only needed for the duration histogram.
     const start = observers.length > 0 ? process.hrtime.bigint() : 0n;
@@ -96,7 +104,6 @@ export class Dispatcher {
     if (memo == null) return undefined;
     const e = memo.get(fq.hash, raw, 12, fq.nameEnd + 2, replyVariant(proto === 'tcp', fq));
     if (e === undefined) return undefined;
-    for (let i = 0; i < observers.length; i++) if (observers[i]!.replayed === undefined) return undefined;
     const out = replyBytes(e);
     out[0] = raw[0]!;
     out[1] = raw[1]!;
@@ -204,7 +211,7 @@ export class Dispatcher {
   /** Memoize `q`'s reply when its request has the fast path's shape (a client's query, not an internal one). */
   private remember(q: Query, memo: ReplyMemo): void {
     const wire = q.wire;
-    if (q.depth !== 0 || wire === undefined || q.writtenBy === '' || this.router === null) return;
+    if (q.depth !== 0 || wire === undefined || q.writtenBy === '' || this.router === null || !this.replayable) return;
     const fq = this.fq;
     if (!readFastQuestion(q.raw, fq)) return;
     // The fast path must route this question to the block that answered it.

@@ -103,6 +103,7 @@ export class DnsServer {
   /** Add a per-query observer (metrics); it sees every query of every listener once it is answered. */
   observe(o: QueryObserver): void {
     this.observers.push(o);
+    for (const l of this.listeners) l.dispatcher.observersChanged();
   }
 
   /**
