@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { parseCorefile, parseCorefileFile, substituteEnv } from '../../lib/corefile/parser.js';
 import { ConfigError } from '../../lib/corefile/types.js';
 import { blocksShape, where } from '../support/corefile-shape.js';
+import { KUBEADM_COREFILE } from '../support/kubeadm.js';
 
 const NO_ENV = {};
 const parse = (src: string, env: NodeJS.ProcessEnv = NO_ENV) => blocksShape(parseCorefile(src, 'Corefile', env));
@@ -20,30 +21,7 @@ function throwsAt(t: Test, fn: () => unknown, file: string, line: number, proble
 }
 
 t.test('the kubeadm default Corefile', async (t) => {
-  const src = `.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30 {
-       disable success cluster.local
-       disable denial cluster.local
-    }
-    loop
-    reload
-    loadbalance
-}
-`;
+  const src = KUBEADM_COREFILE;
   const blocks = parseCorefile(src, 'Corefile', NO_ENV);
   t.same(blocksShape(blocks), [
     {

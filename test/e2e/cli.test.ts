@@ -1,53 +1,20 @@
 // The built command line (dist/bin/clusterdns.js) as a process: flags, configuration errors and exit codes,
 // the default configuration, serving the demo, the pid file and shutdown on SIGTERM.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { ask, rcodeOf } from '../support/client.js';
+import { ensureBuilt, killAll, runCli, type Proc } from '../support/cli.js';
 import { DEMO_DIR, REPO_ROOT, freePort, pollUntil, section, tempDir } from '../support/e2e-cluster.js';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'bin', 'clusterdns.js');
 const VERSION = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const { dir: TMP, cleanup } = tempDir('cli');
 t.teardown(cleanup);
 
-t.before(() => {
-  // `npm test` builds first (pretest); a bare `npx tap test/e2e/cli.test.ts` on a fresh checkout may not have.
-  if (!existsSync(CLI)) execFileSync('npx', ['tsc', '-p', '.'], { cwd: REPO_ROOT, stdio: 'inherit' });
-});
+t.before(ensureBuilt);
 
-/** A running clusterdns process with its output so far. */
-interface Proc {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const running = new Set<ChildProcess>();
-t.teardown(() => {
-  for (const c of running) if (c.exitCode === null) c.kill('SIGKILL');
-});
-
-function run(args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
-  // tap runs this file with NODE_OPTIONS loading its TypeScript and coverage hooks; the built CLI needs none of them
-  // (and starts several times faster without).
-  const { NODE_OPTIONS: _hooks, ...env } = process.env;
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd ?? REPO_ROOT, env: { ...env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => {
-      running.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
+const run = (args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc => runCli(args, o);
+t.teardown(killAll);
 
 /** Run to completion (with a time limit). */
 async function runToEnd(args: string[], o: { cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {

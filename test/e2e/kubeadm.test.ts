@@ -5,9 +5,8 @@
 // lameduck, and a dead first upstream failed over. Two known gaps are tap todos, not failures: a forwarded query in
 // flight when a reload stops the old configuration, and forwarded queries during the lameduck, get SERVFAIL.
 // CI installs bind9-dnsutils and unbound; without them this file fails (it does not skip).
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import dnsPacket from 'dns-packet';
 import t from 'tap';
@@ -15,38 +14,13 @@ import { ask, rcodeOf } from '../support/client.js';
 import { DEMO_DIR, REPO_ROOT, freePort, pollUntil, section, soaOf, tempDir } from '../support/e2e-cluster.js';
 import { noClass, parseDig, requireDig, runDig } from '../support/e2e-dig.js';
 import { httpGet, sample, samples } from '../support/http.js';
+import { ensureBuilt, killAll, runCli, type Proc } from '../support/cli.js';
+import { KUBEADM_COREFILE } from '../support/kubeadm.js';
 import { requireUnbound, startUnbound, type Unbound, type UnboundData } from '../support/unbound.js';
 
-// CLUSTERDNS_CLI lets a developer point the test at another build while dist/ is being rebuilt by others.
-const CLI = process.env.CLUSTERDNS_CLI ?? path.join(REPO_ROOT, 'dist', 'bin', 'clusterdns.js');
 const VERSION = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The kubeadm v1.32+ default Corefile, verbatim from coredns-behaviour.md §2 (kubeadm manifests.go). */
-const KUBEADM = `.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30 {
-       disable success cluster.local
-       disable denial cluster.local
-    }
-    loop
-    reload
-    loadbalance
-}
-`;
 
 /** Where the process listens: DNS, and the three HTTP endpoints. */
 interface Ports {
@@ -69,9 +43,9 @@ function substitute(text: string, from: string, to: string): string {
   return text.replace(from, () => to);
 }
 
-/** KUBEADM with only the substitutions a test run needs, each explained. */
+/** KUBEADM_COREFILE with only the substitutions a test run needs, each explained. */
 function kubeadmCorefile(p: Ports, upstreams: string, forwardExtra: string[] = []): string {
-  let c = KUBEADM;
+  let c = KUBEADM_COREFILE;
   // `.:53` → a free high port: the test runs next to other servers and need not be root. Still no `bind`, as in
   // kubeadm, so the listener is on every address.
   c = substitute(c, '.:53 {', `.:${p.dns} {`);
@@ -118,55 +92,22 @@ const UPSTREAM: UnboundData = {
 const { dir: TMP, cleanup } = tempDir('kubeadm');
 let ub: Unbound;
 
-/** A running clusterdns process. */
-interface Proc {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  /** The JSON log lines on stdout so far. */
-  logs: () => Array<Record<string, unknown>>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const running = new Set<ChildProcess>();
 
 t.before(async () => {
   t.comment(requireDig());
   t.comment(requireUnbound().version);
-  // `npm test` builds first (pretest); a bare `npx tap test/e2e/kubeadm.test.ts` on a fresh checkout may not have.
-  if (!existsSync(CLI)) execFileSync('npx', ['tsc', '-p', '.'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  ensureBuilt();
   ub = await startUnbound(UPSTREAM, 'www.example.test');
 });
 
 t.teardown(async () => {
-  for (const c of running) if (c.exitCode === null) c.kill('SIGKILL');
+  killAll();
   await ub?.stop();
   cleanup();
 });
 
 function run(conf: string): Proc {
-  // tap runs this file with NODE_OPTIONS loading its TypeScript and coverage hooks; the built CLI needs none of them.
-  const { NODE_OPTIONS: _hooks, ...env } = process.env;
-  const child = spawn(process.execPath, [CLI, '-conf', conf], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => {
-      running.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  // Complete JSON lines only: the last piece may be a line still being written.
-  const logs = (): Array<Record<string, unknown>> =>
-    out
-      .split('\n')
-      .slice(0, -1)
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { child, stdout: () => out, stderr: () => err, logs, exited };
+  return runCli(['-conf', conf]);
 }
 
 /** Write the Corefile, start clusterdns on it and wait for its start-up line `.:<port>` (printed once listening). */
@@ -199,7 +140,7 @@ t.test('Corefile.example is this kubeadm Corefile', async (t) => {
     .split('\n')
     .filter((l) => !l.startsWith('#'))
     .join('\n');
-  t.equal(example, KUBEADM);
+  t.equal(example, KUBEADM_COREFILE);
 });
 
 t.test('starts on the kubeadm Corefile; /health 200 OK, /ready 200 OK', async (t) => {
