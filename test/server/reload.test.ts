@@ -110,7 +110,7 @@ t.test('the reload plugin polls the Corefile file', async (t) => {
 
 t.test('health, ready and prometheus keep their listeners and counters across a reload', async (t) => {
   const { httpGet } = await import('../support/http.js');
-  const { boundPort } = await import('../../lib/plugins/health/http.js');
+  const { boundPort } = await import('../../lib/util/http-endpoint.js');
   const ops = 'health 127.0.0.1:0\n    ready 127.0.0.1:0\n    prometheus 127.0.0.1:0\n';
   const s = await startFrom(`.:0 {\n    ${ops}    whoami\n}\n`);
   t.teardown(s.cleanup);

@@ -6,7 +6,7 @@ import type { PluginDef } from '../../plugin.js';
 import { healthService } from './service.js';
 import { parse, type HealthConfig } from './setup.js';
 
-export { boundPort } from './http.js';
+export { boundPort } from '../../util/http-endpoint.js';
 
 export const health: PluginDef<HealthConfig> = {
   name: 'health',

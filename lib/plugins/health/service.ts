@@ -5,7 +5,7 @@
 import type { Registry } from 'prom-client';
 import type { PluginEnv } from '../../plugin.js';
 import { formatDuration } from '../errors/handler.js';
-import { markShuttingDown, oncePerInstance, reply, sharedEndpoint, type HttpEndpoint } from './http.js';
+import { markShuttingDown, oncePerInstance, reply, sharedEndpoint, type HttpEndpoint } from '../../util/http-endpoint.js';
 import { HealthMetrics, SelfProbe } from './probe.js';
 import type { HealthConfig } from './setup.js';
 

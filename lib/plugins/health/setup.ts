@@ -1,7 +1,7 @@
 /** Corefile syntax of `health`: `health [ADDRESS] { lameduck DURATION }`. */
 import { argErr, parseDuration, unknownProperty } from '../../corefile/args.js';
 import { ConfigError, type Directive } from '../../corefile/types.js';
-import { defaultHostPort, splitHostPort, type HostPort } from './http.js';
+import { defaultHostPort, splitHostPort, type HostPort } from '../../util/http-endpoint.js';
 
 /** CoreDNS plugin/health: the default listen address. */
 export const DEFAULT_HEALTH_ADDR = ':8080';

@@ -5,7 +5,7 @@
 import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client';
 import type { PluginEnv } from '../../plugin.js';
 import { VERSION } from '../../version.js';
-import { oncePerInstance, reply, sharedEndpoint, type HttpEndpoint } from '../health/http.js';
+import { oncePerInstance, reply, sharedEndpoint, type HttpEndpoint } from '../../util/http-endpoint.js';
 import { DnsMetrics } from './dns.js';
 import type { PrometheusConfig } from './setup.js';
 

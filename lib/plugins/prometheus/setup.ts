@@ -1,7 +1,7 @@
 /** Corefile syntax of `prometheus`: `prometheus [ADDRESS]`. */
 import { argErr } from '../../corefile/args.js';
 import { ConfigError, type Directive } from '../../corefile/types.js';
-import { defaultHostPort, splitHostPort, type HostPort } from '../health/http.js';
+import { defaultHostPort, splitHostPort, type HostPort } from '../../util/http-endpoint.js';
 
 /** CoreDNS plugin/metrics: the default listen address (kubeadm's Corefile says `:9153`). */
 export const DEFAULT_METRICS_ADDR = 'localhost:9153';

@@ -5,7 +5,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { PluginEnv } from '../../plugin.js';
-import { isShuttingDown, markShuttingDown, oncePerInstance, reply, sharedEndpoint, type HttpEndpoint } from '../health/http.js';
+import { isShuttingDown, markShuttingDown, oncePerInstance, reply, sharedEndpoint, type HttpEndpoint } from '../../util/http-endpoint.js';
 import { ReadinessList } from './list.js';
 import type { ReadyConfig } from './setup.js';
 

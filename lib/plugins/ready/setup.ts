@@ -1,7 +1,7 @@
 /** Corefile syntax of `ready`: `ready [ADDRESS] { monitor until-ready|continuously }`. */
 import { argErr, unknownProperty } from '../../corefile/args.js';
 import { ConfigError, type Directive } from '../../corefile/types.js';
-import { defaultHostPort, splitHostPort, type HostPort } from '../health/http.js';
+import { defaultHostPort, splitHostPort, type HostPort } from '../../util/http-endpoint.js';
 
 /** CoreDNS plugin/ready: the default listen address. */
 export const DEFAULT_READY_ADDR = ':8181';

@@ -9,7 +9,7 @@ import t from 'tap';
 import { parseCorefile } from '../../../lib/corefile/parser.js';
 import { RCODE, TYPE } from '../../../lib/dns/constants.js';
 import type { PluginEnv } from '../../../lib/plugin.js';
-import { boundPort } from '../../../lib/plugins/health/http.js';
+import { boundPort } from '../../../lib/util/http-endpoint.js';
 import { forward, type ForwardHandler } from '../../../lib/plugins/forward/index.js';
 import { ask, rcodeOf } from '../../support/client.js';
 import { FakeUpstream, until, type Script } from '../../support/fake-upstream.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import { Registry } from 'prom-client';
 import { programmingLatency, recordProgramming } from '../../../lib/plugins/kubernetes/metrics.js';
-import { boundPort } from '../../../lib/plugins/health/http.js';
+import { boundPort } from '../../../lib/util/http-endpoint.js';
 import { ask, rcodeOf } from '../../support/client.js';
 import { namespaceYaml, pollUntil, serviceYaml, tempDir, yamlDocs } from '../../support/e2e-cluster.js';
 import { httpGet } from '../../support/http.js';

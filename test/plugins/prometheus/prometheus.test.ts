@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { parseCorefile } from '../../../lib/corefile/parser.js';
 import type { Directive } from '../../../lib/corefile/types.js';
 import { RCODE, TYPE } from '../../../lib/dns/constants.js';
-import { boundPort } from '../../../lib/plugins/health/http.js';
+import { boundPort } from '../../../lib/util/http-endpoint.js';
 import { DnsMetrics, SIZE_BUCKETS, TIME_BUCKETS } from '../../../lib/plugins/prometheus/dns.js';
 import { prometheus } from '../../../lib/plugins/prometheus/index.js';
 import { parse } from '../../../lib/plugins/prometheus/setup.js';

@@ -5,7 +5,7 @@ import t from 'tap';
 import { parseCorefile } from '../../../lib/corefile/parser.js';
 import type { Directive } from '../../../lib/corefile/types.js';
 import type { Readiness } from '../../../lib/plugin.js';
-import { boundPort } from '../../../lib/plugins/health/http.js';
+import { boundPort } from '../../../lib/util/http-endpoint.js';
 import { health } from '../../../lib/plugins/health/index.js';
 import { kubernetes } from '../../../lib/plugins/kubernetes/index.js';
 import { ready } from '../../../lib/plugins/ready/index.js';

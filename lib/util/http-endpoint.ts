@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { ConfigError, type Token } from '../../corefile/types.js';
+import { ConfigError, type Token } from '../corefile/types.js';
 
 /** A listen address as written (`:8080`, `localhost:9153`, `[::1]:8181`), split. */
 export interface HostPort {
