@@ -5,6 +5,7 @@
 // Writes a synthetic fixture cluster for benchmarks, plus one dnsperf query file per query mix:
 //   DIR/cluster/cluster.json   kubectl `kind: List` (Namespaces, Services, EndpointSlices, optionally Pods)
 //   DIR/queries/<mix>.txt      dnsperf input, `NAME TYPE` per line, deterministically shuffled
+//   DIR/upstream.json          the names outside the cluster and their answers, for bench/upstream.mjs
 //   DIR/meta.json              what was generated (counts per kind and per service kind, the options)
 //
 // The default size is the Kubernetes scalability limit: 10,000 Services and 150,000 endpoints (Pods), with at most
@@ -24,11 +25,12 @@ const HELP = `Use: node bench/gen-cluster.mjs [options]
   --pods            also write the Pod objects (off by default: the default \`pods disabled\` never reads them)
   --seed N          PRNG seed (default 1)
   --max-queries N   lines per query file at most (default 20000)
+  --forward-names N hostnames outside the cluster for the forward mix and DIR/upstream.json (default 2500)
   --out DIR         output directory (default ./bench-cluster)`;
 
 /** Parses `--name value` / `--flag` arguments. */
 function parseArgs(argv) {
-  const o = { services: 10000, endpoints: 150000, namespaces: 0, pods: false, seed: 1, maxQueries: 20000, out: 'bench-cluster' };
+  const o = { services: 10000, endpoints: 150000, namespaces: 0, pods: false, seed: 1, maxQueries: 20000, forwardNames: 2500, out: 'bench-cluster' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
@@ -42,6 +44,7 @@ function parseArgs(argv) {
     else if (a === '--pods') o.pods = true;
     else if (a === '--seed') o.seed = num();
     else if (a === '--max-queries') o.maxQueries = num();
+    else if (a === '--forward-names') o.forwardNames = num();
     else if (a === '--out') o.out = argv[++i];
     else if (a === '-h' || a === '--help') {
       console.log(HELP);
@@ -364,8 +367,58 @@ mixes['aaaa-nodata'] = cap(v4only.map((s) => `${fq(s)} AAAA`));
   }
   mixes['nxdomain-search'] = cap(lines);
 }
-// Forwarded names (outside the cluster zone), for a Corefile with `forward`; not part of the default run.
-mixes.forward = cap(EXTERNAL.flatMap((n) => [`${n} A`, `${n} AAAA`]));
+// Forwarded names (outside the cluster zone), for the kubeadm Corefile (`run.sh -C kubeadm`), whose `forward` goes
+// to bench/upstream.mjs serving DIR/upstream.json. Sized to fit the cache: see forwardZone.
+const upstream = forwardZone(opts.forwardNames);
+mixes.forward = cap([
+  ...Object.keys(upstream.names).flatMap((n) => [`${n} A`, `${n} AAAA`]),
+  ...upstream.nxdomain.flatMap((n) => [`${n} A`, `${n} AAAA`]),
+]);
+
+/**
+ * The names a cluster's Pods resolve outside it, with the answers a recursive resolver would give: `count` hostnames
+ * (the EXTERNAL ones first, then hosts of common SaaS/cloud domains), 1-4 A records each (198.18.0.0/15, the
+ * benchmarking range), AAAA for about half of them (2001:db8::/32), a quarter of those below a zone apex CNAMEs to a CDN edge name whose
+ * records come in the same reply (as a resolver returns the chain), and `count`/10 misspelt names that are
+ * NXDOMAIN. Its own PRNG, so the cluster and the other mixes do not change with it.
+ *
+ * Cache fit: each hostname is asked A and AAAA. With cache 30's default capacity (10000, held as 9,984 per cache),
+ * the success cache gets one entry per A and per AAAA with records (~1.5 × count) and the denial cache one per
+ * AAAA NODATA and per NXDOMAIN question (~0.7 × count): at the default 2,500 hostnames ~3,750 and ~1,750 entries.
+ */
+function forwardZone(count) {
+  const r = prng(opts.seed + 7919);
+  const rpick = (arr) => arr[Math.floor(r() * arr.length)];
+  const DOMAINS = ['amazonaws.com', 'googleapis.com', 'github.com', 'docker.io', 'azure.com', 'cloudflare.com',
+    'datadoghq.com', 'sentry.io', 'stripe.com', 'slack.com', 'twilio.com', 'sendgrid.net', 'okta.com', 'auth0.com',
+    'mongodb.net', 'elastic-cloud.com', 'newrelic.com', 'pagerduty.com', 'launchdarkly.com', 'segment.io',
+    'algolia.net', 'mailgun.org', 'salesforce.com', 'atlassian.net', 'gitlab.com', 'npmjs.org', 'pypi.org',
+    'rubygems.org', 'golang.org', 'k8s.io', 'quay.io', 'gcr.io', 'letsencrypt.org', 'digicert.com', 'example.com'];
+  const HOSTS = ['api', 'www', 'auth', 'login', 'cdn', 'static', 'events', 'ingest', 'hooks', 'app', 'status',
+    'registry', 'storage', 'sts', 'oauth', 'metrics', 'logs', 'intake', 'eu', 'us', 'ap'];
+  const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-1', 'ap-northeast-1'];
+  const hosts = new Set(EXTERNAL);
+  for (let guard = 0; hosts.size < count && guard < count * 50; guard++) {
+    const d = rpick(DOMAINS);
+    const h = rpick(HOSTS);
+    const n = r();
+    hosts.add(n < 0.5 ? `${h}.${d}` : n < 0.8 ? `${h}.${rpick(REGIONS)}.${d}` : `${h}-${Math.floor(r() * 500)}.${d}`);
+  }
+  let ip = 0;
+  const v4 = () => { ip++; return `198.${18 + ((ip >> 16) & 1)}.${(ip >> 8) & 255}.${ip & 255}`; };
+  const v6 = () => { ip++; return `2001:db8:${(ip >> 16).toString(16)}:${(ip & 0xffff).toString(16)}::1`; };
+  const names = {};
+  for (const h of [...hosts].slice(0, count)) {
+    const rec = { a: Array.from({ length: 1 + Math.floor(r() * r() * 4) }, v4) };
+    if (r() < 0.5) rec.aaaa = Array.from({ length: 1 + Math.floor(r() * 2) }, v6);
+    // No CNAME at a zone apex (two-label names), as DNS forbids it there.
+    if (r() < 0.25 && h.split('.').length > 2) rec.cname = `${h.split('.')[0]}-${Math.floor(r() * 1e6)}.edge.cdn-bench.net`;
+    names[h] = rec;
+  }
+  const typo = (h) => h.replace(/\.([a-z]+)$/, (_, tld) => `.${tld}${rpick(['x', 'm', 'o'])}`);
+  const nxdomain = [...new Set(Object.keys(names).filter(() => r() < 0.1).map(typo))].filter((n) => !names[n]);
+  return { ttl: 300, names, nxdomain };
+}
 
 // ---- write ----
 mkdirSync(join(opts.out, 'cluster'), { recursive: true });
@@ -373,6 +426,7 @@ mkdirSync(join(opts.out, 'queries'), { recursive: true });
 const list = { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items };
 writeFileSync(join(opts.out, 'cluster', 'cluster.json'), JSON.stringify(list));
 for (const [mix, lines] of Object.entries(mixes)) writeFileSync(join(opts.out, 'queries', `${mix}.txt`), lines.join('\n') + '\n');
+writeFileSync(join(opts.out, 'upstream.json'), JSON.stringify(upstream));
 const byKind = {};
 for (const s of services) byKind[s.kind] = (byKind[s.kind] ?? 0) + 1;
 const meta = {
@@ -384,6 +438,7 @@ const meta = {
   endpointSlices: slices.length,
   maxEndpointsPerService: Math.max(0, ...services.map((s) => s.endpoints)),
   pods: opts.pods ? pods.length : 0,
+  forward: { hostnames: Object.keys(upstream.names).length, nxdomain: upstream.nxdomain.length, ttl: upstream.ttl },
   queryLines: Object.fromEntries(Object.entries(mixes).map(([k, v]) => [k, v.length])),
   // A name the harness polls to know the server has synced.
   probe: withIP.length > 0 ? { name: fq(withIP[0]), type: 'A', answer: withIP[0].clusterIP } : null,

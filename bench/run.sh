@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
-# Use: bench/run.sh [-l SECS] [-r ROUNDS] [-S STARTS] [-s SERVICES] [-e ENDPOINTS] [-n EDITS] [-b EDITS]
-#                    [-m "MIX ..."] [-p] [-M] [-o OUTDIR]
+# Use: bench/run.sh [-C kubernetes|kubeadm] [-l SECS] [-r ROUNDS] [-S STARTS] [-s SERVICES] [-e ENDPOINTS]
+#                    [-n EDITS] [-b EDITS] [-m "MIX ..."] [-p] [-P MIX] [-M] [-o OUTDIR]
 #   (npm run bench -- -l 5)
 #
 # The clusterdns benchmark harness (issue 5). On 127.0.0.1 only, every step bounded:
 #   1. installs dnsperf if missing (apt-get when root, otherwise says how);
 #   2. generates the fixture cluster (bench/gen-cluster.mjs), cached under ~/.cache/clusterdns/bench by size;
-#   3. starts clusterdns pinned to cpu0 on a Corefile holding only the kubernetes plugin, records the initial sync
-#      time (start to first answer; start to the "fixture loaded" log) and VmRSS after sync, over STARTS starts;
+#   3. starts clusterdns pinned to cpu0 on the Corefile of the mode (-C), records the initial sync time (start to
+#      first answer; start to the "fixture loaded" log) and VmRSS after sync, over STARTS starts. Modes:
+#        kubernetes  only `kubernetes cluster.local in-addr.arpa ip6.arpa { fixture DIR }` (the default);
+#        kubeadm     the kubeadm default Corefile (errors, health, ready, kubernetes, prometheus, forward, cache 30,
+#                    loop, reload, loadbalance) on the same fixture, with health/ready/prometheus on loopback ports
+#                    and `forward .` to bench/upstream.mjs (pinned to the client CPU), which answers the names
+#                    outside the cluster from DIR/upstream.json; adds the `forward` mix (forwarded names answered
+#                    from cache: each measured run follows one unrecorded pass over the mix that fills the cache,
+#                    and the queries reaching the upstream during the run are counted as cache misses);
 #   4. after a 3 s unrecorded warm-up, for each round and each query mix, runs dnsperf pinned to cpu1
 #      (-c 1 -q 100, -l SECS) against the fixed-response ceiling (bench/responder.mjs, also on cpu0, while clusterdns sits idle) and then against
 #      clusterdns: each mix is compared with the ceiling run just before it, as the machine is shared and noisy;
-#   5. with -p, profiles the clusterip-a mix (bench/prof-hook.mjs, load window only) and prints the top self times;
+#   5. with -p, profiles one mix (-P, default clusterip-a; bench/prof-hook.mjs, load window only), top self times;
 #   6. measures programming latency: EDITS rewrites of one EndpointSlice in a small separate fixture directory, each
 #      timed from the file rename until a query returns the new address (includes the fixture watcher's debounce);
 #      and, with -b, a few edits of a slice file placed beside the big cluster (the fixture source reloads the
-#      whole directory on any edit, so this shows how an edit's cost grows with the cluster);
+#      whole directory on any edit, so this shows how an edit's cost grows with the cluster); both on the
+#      kubernetes-only Corefile in every mode (kubeadm's cache is disabled for cluster.local, so it adds nothing);
 #   7. prints the results as markdown (bench/report.mjs) and leaves raw outputs in OUTDIR.
 #
 # Options:
+#   -C MODE       Corefile: kubernetes (default) or kubeadm (see step 3)
 #   -l SECS       dnsperf run length per mix (default 10)
 #   -r ROUNDS     rounds of (ceiling, mix) pairs; the report gives medians (default 1)
 #   -s SERVICES   Services in the generated cluster (default 10000)
@@ -26,20 +35,28 @@
 #   -S STARTS     clusterdns starts for the sync time and RSS figures (median reported; default 3)
 #   -n EDITS      programming-latency edits in the small fixture (default 50; 0 skips)
 #   -b EDITS      programming-latency edits beside the big cluster (default 3; 0 skips)
-#   -m "MIX ..."  query mixes (default: clusterip-a headless-a endpoint-a srv ptr aaaa-nodata nxdomain-search)
-#   -p            also take a CPU profile of the clusterip-a mix
+#   -m "MIX ..."  query mixes (default: clusterip-a headless-a endpoint-a srv ptr aaaa-nodata nxdomain-search, and
+#                 forward in kubeadm mode; forward needs -C kubeadm). With forward, keep -l under ~25 s: cache 30 caps
+#                 TTLs at 30 s, so entries stored by the pass before the run start expiring after that
+#   -p            also take a CPU profile of one mix (-P)
+#   -P MIX        the mix -p profiles (default clusterip-a); implies -p
 #   -M            sync and memory only: the starts (sync time, RSS after sync) and the -b edits beside the big
 #                 cluster (reload time, peak RSS); no dnsperf, no mixes, no warm-up, and -n defaults to 0
 #   -o OUTDIR     where raw outputs go (default $TMPDIR/clusterdns-bench/<timestamp>)
-# Environment: CLUSTERDNS_PORT (15353), CEILING_PORT (15400), PROG_PORT (15354), SERVER_CPU (0), CLIENT_CPU (1).
+# Environment: CLUSTERDNS_PORT (15353), CEILING_PORT (15400), PROG_PORT (15354), SERVER_CPU (0), CLIENT_CPU (1);
+#   kubeadm mode: UPSTREAM_PORT (UDP, 15355), HEALTH_PORT (TCP, 15380), READY_PORT (TCP, 15381),
+#   METRICS_PORT (TCP, 15382); CLUSTERDNS_DIST (default ./dist): the build to run, e.g. another worktree's, so two
+#   builds can be compared with the same harness and cluster.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
 SECS=10 ROUNDS=1 STARTS=3 SERVICES=10000 ENDPOINTS=150000 EDITS=50 BIG_EDITS=3 PROFILE=0 OUT="" MEMONLY=0 EDITS_SET=0
+MODE=kubernetes PROF_MIX=clusterip-a MIXES_SET=0
 MIXES="clusterip-a headless-a endpoint-a srv ptr aaaa-nodata nxdomain-search"
-while getopts "l:r:S:s:e:n:b:m:pMo:h" opt; do
+while getopts "C:l:r:S:s:e:n:b:m:pP:Mo:h" opt; do
   case $opt in
+    C) MODE=$OPTARG ;;
     l) SECS=$OPTARG ;;
     r) ROUNDS=$OPTARG ;;
     S) STARTS=$OPTARG ;;
@@ -47,13 +64,20 @@ while getopts "l:r:S:s:e:n:b:m:pMo:h" opt; do
     s) SERVICES=$OPTARG ;;
     e) ENDPOINTS=$OPTARG ;;
     n) EDITS=$OPTARG EDITS_SET=1 ;;
-    m) MIXES=$OPTARG ;;
+    m) MIXES=$OPTARG MIXES_SET=1 ;;
     p) PROFILE=1 ;;
+    P) PROFILE=1 PROF_MIX=$OPTARG ;;
     M) MEMONLY=1 ;;
     o) OUT=$OPTARG ;;
     *) sed -n '2,/^set -u/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
+case $MODE in
+  kubernetes) case " $MIXES $PROF_MIX " in *" forward "*)
+    echo "[bench] error: the forward mix needs a Corefile with forward: add -C kubeadm" >&2; exit 2 ;; esac ;;
+  kubeadm) [ "$MIXES_SET" = 1 ] || MIXES="$MIXES forward" ;;
+  *) echo "[bench] error: -C takes kubernetes or kubeadm, not '$MODE'" >&2; exit 2 ;;
+esac
 if [ "$MEMONLY" = 1 ]; then
   MIXES="" PROFILE=0
   [ "$EDITS_SET" = 1 ] || EDITS=0
@@ -63,6 +87,11 @@ CEIL_PORT=${CEILING_PORT:-15400}
 PROG_PORT=${PROG_PORT:-15354}
 SRV_CPU=${SERVER_CPU:-0}
 CLI_CPU=${CLIENT_CPU:-1}
+UP_PORT=${UPSTREAM_PORT:-15355}
+HEALTH_PORT=${HEALTH_PORT:-15380}
+READY_PORT=${READY_PORT:-15381}
+METRICS_PORT=${METRICS_PORT:-15382}
+CD_DIST=$(cd "${CLUSTERDNS_DIST:-$ROOT/dist}" 2>/dev/null && pwd) || { echo "[bench] error: no directory ${CLUSTERDNS_DIST:-}" >&2; exit 2; }
 OUT=${OUT:-${TMPDIR:-/tmp}/clusterdns-bench/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
 FACTS=$OUT/facts.txt
@@ -91,6 +120,7 @@ stop() { # stop one child we started, politely, then for sure
 }
 
 port_busy() { ss -Hlun "sport = :$1" 2>/dev/null | grep -q .; }
+tcp_port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
 # ---- 1. tools ----
 if [ "$MEMONLY" = 0 ] && ! command -v dnsperf >/dev/null; then
@@ -103,8 +133,14 @@ if [ "$MEMONLY" = 0 ] && ! command -v dnsperf >/dev/null; then
   fi
 fi
 for t in taskset ss node; do command -v $t >/dev/null || die "$t is missing"; done
-[ -f "$ROOT/dist/bin/clusterdns.js" ] || die "dist/bin/clusterdns.js is missing: run npm run build (npm run bench does)"
+[ -f "$CD_DIST/bin/clusterdns.js" ] || die "$CD_DIST/bin/clusterdns.js is missing: run npm run build (npm run bench does)"
 for p in $CD_PORT $CEIL_PORT $PROG_PORT; do port_busy "$p" && die "UDP port $p is already in use (set CLUSTERDNS_PORT / CEILING_PORT / PROG_PORT)"; done
+if [ "$MODE" = kubeadm ]; then
+  port_busy "$UP_PORT" && die "UDP port $UP_PORT is already in use (set UPSTREAM_PORT)"
+  for p in $HEALTH_PORT $READY_PORT $METRICS_PORT; do
+    tcp_port_busy "$p" && die "TCP port $p is already in use (set HEALTH_PORT / READY_PORT / METRICS_PORT)"
+  done
+fi
 [ "$(nproc)" -ge 2 ] || log "warning: fewer than 2 CPUs, server and client will share a core"
 
 # ---- 2. cluster ----
@@ -133,6 +169,9 @@ fact mem_total_kb "$(awk '/MemTotal/{print $2}' /proc/meminfo)"
 fact secs "$SECS"
 fact rounds "$ROUNDS"
 fact command "bench/run.sh $*"
+fact corefile_mode "$MODE"
+fact clusterdns_dist "$CD_DIST"
+fact profiled_mix "$PROF_MIX"
 
 # ---- helpers ----
 sys_busy() { awk '/^cpu /{printf "%d %d", $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat; }
@@ -150,7 +189,7 @@ status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null;
 
 run_dnsperf() { # $1 label, $2 port, $3 query file, $4 server pid: dnsperf pinned to the client CPU, server CPU% recorded
   local label=$1 port=$2 qf=$3 spid=$4 c0 c1 t0 t1
-  wait_quiet
+  [ "${SKIP_QUIET:-0}" = 1 ] || wait_quiet
   # with -p, the profiler runs only while dnsperf does (bench/prof-hook.mjs toggles on SIGUSR2)
   [ -n "${PROF_PID:-}" ] && kill -USR2 "$PROF_PID"
   c0=$(cpu_ticks "$spid"); t0=$(date +%s%N)
@@ -188,11 +227,60 @@ write_corefile() { # $1 file, $2 port, $3 fixture path
 EOF
 }
 
+# The kubeadm default Corefile (Corefile.example, test/support/kubeadm.ts) with only what a benchmark on loopback
+# must change: the fixture instead of the API, loopback ports for DNS, health, ready and prometheus, and the bench
+# upstream instead of /etc/resolv.conf. Every plugin and option of it is kept, lameduck included (so a stop takes 5 s).
+write_corefile_kubeadm() { # $1 file, $2 port, $3 fixture path
+  cat >"$1" <<EOF
+.:$2 {
+    bind 127.0.0.1
+    errors
+    health 127.0.0.1:$HEALTH_PORT {
+       lameduck 5s
+    }
+    ready 127.0.0.1:$READY_PORT
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       fixture $3
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus 127.0.0.1:$METRICS_PORT
+    forward . 127.0.0.1:$UP_PORT {
+       max_concurrent 1000
+    }
+    cache 30 {
+       disable success cluster.local
+       disable denial cluster.local
+    }
+    loop
+    reload
+    loadbalance
+}
+EOF
+}
+
+# The bench upstream, on the client CPU: it is only busy while a pass fills the cache (and for cache misses).
+start_upstream() {
+  taskset -c "$CLI_CPU" node "$BENCH/upstream.mjs" "$CACHE/upstream.json" "$UP_PORT" >"$OUT/upstream.log" 2>&1 &
+  UP_PID=$!; PIDS+=("$UP_PID")
+  local i
+  for i in $(seq 100); do port_busy "$UP_PORT" && return 0; sleep 0.05; done
+  die "the bench upstream did not start"
+}
+upstream_queries() { # queries the upstream has received so far (it prints its counters on SIGUSR1)
+  local before i
+  before=$(grep -c '"queries"' "$OUT/upstream.log")
+  kill -USR1 "$UP_PID"
+  for i in $(seq 50); do [ "$(grep -c '"queries"' "$OUT/upstream.log")" -gt "$before" ] && break; sleep 0.02; done
+  grep '"queries"' "$OUT/upstream.log" | tail -1 | sed -E 's/.*"queries":([0-9]+).*/\1/'
+}
+
 start_clusterdns() { # $1 corefile, $2 log, $3 port, $4 probe name, $5 probe ip; sets CD_PID, SYNC_MS; extra env via CD_NODE_ARGS
   local t0 t1
   t0=$(date +%s%3N)
   # taskset execs node, so $! is the node process itself (its /proc status is the server's).
-  taskset -c "$SRV_CPU" node ${CD_NODE_ARGS:-} "$ROOT/dist/bin/clusterdns.js" -conf "$1" >"$2" 2>&1 &
+  taskset -c "$SRV_CPU" node ${CD_NODE_ARGS:-} "$CD_DIST/bin/clusterdns.js" -conf "$1" >"$2" 2>&1 &
   CD_PID=$!; PIDS+=("$CD_PID")
   t1=$(node "$BENCH/probe.mjs" wait "$3" "$4" A "$5" 180000) || { tail -5 "$2" >&2; die "clusterdns did not answer $4 within 180 s"; }
   SYNC_MS=$((t1 - t0))
@@ -204,8 +292,17 @@ start_clusterdns() { # $1 corefile, $2 log, $3 port, $4 probe name, $5 probe ip;
 }
 
 # ---- 3. clusterdns on the big cluster ----
-log "results in $OUT"
-write_corefile "$OUT/Corefile" "$CD_PORT" "$CACHE/cluster"
+log "results in $OUT ($MODE Corefile)"
+if [ "$MODE" = kubeadm ]; then
+  [ -f "$CACHE/upstream.json" ] || die "$CACHE/upstream.json is missing (a cluster from an older gen-cluster.mjs?)"
+  start_upstream
+  write_corefile_kubeadm "$OUT/Corefile" "$CD_PORT" "$CACHE/cluster"
+  fact forward_lines "$(wc -l <"$CACHE/queries/forward.txt")"
+  [ "$SECS" -gt 25 ] && case " $MIXES " in *" forward "*)
+    log "warning: -l $SECS: cache 30 entries stored by the pass before a forward run expire 30 s later, so the run will include cache misses" ;; esac
+else
+  write_corefile "$OUT/Corefile" "$CD_PORT" "$CACHE/cluster"
+fi
 # Several starts, as one start on a shared machine is easily disturbed; the last one serves the mixes.
 for start in $(seq "$STARTS"); do
   log "starting clusterdns on $SERVICES services / $ENDPOINTS endpoints ($start/$STARTS)"
@@ -216,6 +313,20 @@ for start in $(seq "$STARTS"); do
   log "synced: first answer after ${SYNC_MS} ms, RSS $(status_kb "$CD_PID" VmRSS) kB"
   [ "$start" -lt "$STARTS" ] && stop "$CD_PID"
 done
+
+# Forwarded names answered from cache: one unrecorded pass over the mix right before the run fills the cache (the
+# quiet wait comes first, so the 30 s TTLs are not spent waiting), then the measured run; the queries the upstream
+# received during the run are the cache misses. $1 label, $2 query file; PROF_PID passes through to run_dnsperf.
+measure_forward() {
+  local u0 u1
+  wait_quiet
+  timeout 60 taskset -c "$CLI_CPU" dnsperf -s 127.0.0.1 -p "$CD_PORT" -d "$2" -n 1 -c 1 -q 100 >"$OUT/fill-$1.txt" 2>&1
+  u0=$(upstream_queries)
+  SKIP_QUIET=1 run_dnsperf "$1" "$CD_PORT" "$2" "$CD_PID"
+  u1=$(upstream_queries)
+  echo "$u0 $u1" >"$OUT/upstream-$1.txt"
+  log "$1: $((u1 - u0)) queries reached the upstream during the run (cache misses)"
+}
 
 # ---- 4. mixes, each right after a ceiling run with the same query file ----
 # A short unrecorded warm-up first: right after the load V8 still collects the load's garbage and compiles the
@@ -230,7 +341,11 @@ for r in $(seq "$ROUNDS"); do
     qf=$CACHE/queries/$mix.txt
     [ -f "$qf" ] || { log "no query file for mix $mix, skipped"; continue; }
     run_ceiling "ceiling@$mix@$r" "$qf"
-    run_dnsperf "$mix@$r" "$CD_PORT" "$qf" "$CD_PID"
+    if [ "$mix" = forward ]; then
+      measure_forward "$mix@$r" "$qf"
+    else
+      run_dnsperf "$mix@$r" "$CD_PORT" "$qf" "$CD_PID"
+    fi
   done
 done
 fact rss_after_load_kb "$(status_kb "$CD_PID" VmRSS)"
@@ -239,10 +354,14 @@ stop "$CD_PID"
 
 # ---- 5. profile ----
 if [ "$PROFILE" = 1 ]; then
-  log "profiling the clusterip-a mix"
-  export BENCH_PROF_FILE=$OUT/clusterip-a.cpuprofile
+  log "profiling the $PROF_MIX mix"
+  export BENCH_PROF_FILE=$OUT/$PROF_MIX.cpuprofile
   CD_NODE_ARGS="--import $BENCH/prof-hook.mjs" start_clusterdns "$OUT/Corefile" "$OUT/clusterdns-prof.log" "$CD_PORT" "$PROBE_NAME" "$PROBE_IP"
-  PROF_PID=$CD_PID run_dnsperf "clusterip-a-profiled@1" "$CD_PORT" "$CACHE/queries/clusterip-a.txt" "$CD_PID"
+  if [ "$PROF_MIX" = forward ]; then
+    PROF_PID=$CD_PID measure_forward "$PROF_MIX-profiled@1" "$CACHE/queries/forward.txt"
+  else
+    PROF_PID=$CD_PID run_dnsperf "$PROF_MIX-profiled@1" "$CD_PORT" "$CACHE/queries/$PROF_MIX.txt" "$CD_PID"
+  fi
   for i in $(seq 100); do [ -s "$BENCH_PROF_FILE" ] && break; sleep 0.1; done
   sleep 0.5
   stop "$CD_PID"
