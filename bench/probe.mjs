@@ -121,7 +121,8 @@ async function wait([port, name, type, expect, timeoutMs]) {
 const PROG_NS = 'bench';
 const PROG_SVC = 'prog';
 const progName = `${PROG_SVC}.${PROG_NS}.svc.cluster.local`;
-const progIP = (i) => `10.250.${(i >> 8) & 255}.${(i & 255) || 1}`;
+// Distinct for every edit (254 hosts per /24, no .0 or .255): a repeated address would count as seen at once.
+const progIP = (i) => `10.250.${Math.floor((i - 1) / 254)}.${((i - 1) % 254) + 1}`;
 
 function sliceJSON(i) {
   return JSON.stringify({
@@ -162,6 +163,7 @@ function progFixture([dir]) {
   return 0;
 }
 
+/** Nearest-rank percentile of ascending `sorted` (with under 100 samples, p99 is the maximum). */
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 
 async function prog([port, dir, iterations]) {
