@@ -54,8 +54,8 @@ const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.leng
 const tmp = mkdtempSync(join(tmpdir(), 'clusterdns-api-sync-'));
 const api = await FakeApiServer.start({ historyLimit: 10 });
 {
-  // Scoped, so the parsed 55 MB list is garbage once loaded: kept alive, it made every major GC of this process
-  // (which also runs the fake API server and the DNS client) mark a few hundred MB more.
+  // Scoped, so the parsed 55 MB list is garbage once loaded and this process (which also runs the fake API server
+  // and the DNS client of the samples) does not carry it through the samples.
   const list = JSON.parse(readFileSync(`${opts.dir}/cluster.json`, 'utf8')) as { items: Record<string, unknown>[] };
   let n = 0;
   for (const o of list.items) {
