@@ -1,7 +1,6 @@
 // The fast path (issue 5 item 2): replayed replies are byte-for-byte what the general path writes, over every
 // name/type of the demo cluster and of a generated one; what it must leave to the general path; invalidation;
 // metrics; and the request reader, wire router and memo on their own.
-import dgram from 'node:dgram';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,107 +9,16 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { parseCorefile } from '../../lib/corefile/parser.js';
 import { TYPE } from '../../lib/dns/constants.js';
-import type { MemoGuard, QueryFacts, QueryObserver } from '../../lib/plugin.js';
+import type { MemoGuard, QueryFacts } from '../../lib/plugin.js';
 import { DnsMetrics } from '../../lib/plugins/prometheus/dns.js';
 import { FastQuestion, questionKey, readFastQuestion, replyVariant, WireRouter } from '../../lib/server/fast-question.js';
 import { planServers } from '../../lib/server/plan.js';
 import { ReplyMemo, replyBytes } from '../../lib/server/reply-memo.js';
 import { DnsServer } from '../../lib/server/server.js';
-import type { Query } from '../../lib/query.js';
 import { sendTcp } from '../support/client.js';
 import { clusterQuestions, readList, type Question } from '../support/cluster-names.js';
 import { DEMO_DIR, REPO_ROOT, pollUntil, tempDir } from '../support/e2e-cluster.js';
-
-const TYPES: Record<string, number> = { ...TYPE };
-
-interface Wire {
-  id: number;
-  rd?: boolean;
-  cd?: boolean;
-  /** EDNS UDP size; undefined: no OPT. */
-  edns?: number;
-  do?: boolean;
-  /** Raw extra OPT options (code, data). */
-  options?: Array<[number, Buffer]>;
-}
-
-/** A query built by hand, case kept as given (dns-packet would not let us set CD or keep odd shapes). */
-function query(name: string, type: string, o: Wire): Buffer {
-  const parts: Buffer[] = [];
-  const hdr = Buffer.alloc(12);
-  hdr.writeUInt16BE(o.id, 0);
-  hdr[2] = o.rd === false ? 0 : 1;
-  hdr[3] = o.cd ? 0x10 : 0;
-  hdr.writeUInt16BE(1, 4);
-  hdr.writeUInt16BE(o.edns === undefined ? 0 : 1, 10);
-  parts.push(hdr);
-  for (const l of name.split('.').filter((x) => x !== '')) parts.push(Buffer.from([l.length]), Buffer.from(l, 'latin1'));
-  parts.push(Buffer.from([0]));
-  const tail = Buffer.alloc(4);
-  tail.writeUInt16BE(TYPES[type] ?? Number(type), 0);
-  tail.writeUInt16BE(1, 2);
-  parts.push(tail);
-  if (o.edns !== undefined) {
-    const opts = Buffer.concat((o.options ?? []).map(([code, data]) => {
-      const h = Buffer.alloc(4);
-      h.writeUInt16BE(code, 0);
-      h.writeUInt16BE(data.length, 2);
-      return Buffer.concat([h, data]);
-    }));
-    const opt = Buffer.alloc(11);
-    opt.writeUInt16BE(41, 1);
-    opt.writeUInt16BE(o.edns, 3);
-    opt[7] = o.do ? 0x80 : 0;
-    opt.writeUInt16BE(opts.length, 9);
-    parts.push(opt, opts);
-  }
-  return Buffer.concat(parts);
-}
-
-/** One UDP socket, many queries in flight, replies matched by ID. */
-class Client {
-  private readonly sock = dgram.createSocket('udp4');
-  private readonly pending = new Map<number, (b: Buffer | null) => void>();
-  constructor(private readonly port: number) {
-    this.sock.on('message', (m) => {
-      const id = m.readUInt16BE(0);
-      const r = this.pending.get(id);
-      if (r) {
-        this.pending.delete(id);
-        r(m);
-      }
-    });
-  }
-  ask(q: Buffer, timeoutMs = 2000): Promise<Buffer | null> {
-    const id = q.readUInt16BE(0);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve(null);
-      }, timeoutMs);
-      this.pending.set(id, (b) => {
-        clearTimeout(timer);
-        resolve(b);
-      });
-      this.sock.send(q, this.port, '127.0.0.1');
-    });
-  }
-  close(): void {
-    this.sock.close();
-  }
-}
-
-/** Counts what the server tells observers: general-path queries and replayed ones. */
-class Counting implements QueryObserver {
-  general = 0;
-  replays = 0;
-  done(_q: Query): void {
-    this.general++;
-  }
-  replayed(_f: QueryFacts): void {
-    this.replays++;
-  }
-}
+import { Client, Counting, query, sample, type Wire } from '../support/wire-client.js';
 
 interface Running {
   server: DnsServer;
@@ -387,17 +295,6 @@ t.test('metrics: replayed replies are counted like any query', async (t) => {
   t.equal(sample(exported, 'coredns_dns_responses_total', { zone: '.', rcode: 'NOERROR', plugin: 'kubernetes' }), 5);
   t.equal(sample(exported, 'coredns_dns_response_size_bytes_count', { zone: '.', proto: 'udp' }), 5);
 });
-
-/** The value of the first sample of `metric` whose labels include `labels`, in Prometheus text format. */
-function sample(text: string, metric: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${metric}{`)) continue;
-    const [lbl, value] = [line.slice(metric.length + 1, line.lastIndexOf('}')), line.slice(line.lastIndexOf('}') + 2)];
-    const have = new Map([...lbl.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
-    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) return Number(value);
-  }
-  return undefined;
-}
 
 t.test('readFastQuestion, WireRouter, ReplyMemo', async (t) => {
   const fq = new FastQuestion();
