@@ -29,6 +29,13 @@ export interface Handler {
  */
 export interface MemoGuard {
   stamp(): number;
+  /**
+   * When present, asked once per replay, after `stamp()` held: -1 declines (the query takes the general path, which
+   * then decides as it always does), 0 replays the bytes as memoized, a positive number replays them with every
+   * record's TTL set to it. The cache answers here for its hits (TTLs counting down) and counts the query exactly
+   * as its general path would have.
+   */
+  replay?(): number;
 }
 
 /**
@@ -153,13 +160,20 @@ export interface PluginDef<C = unknown> {
    */
   merge?(a: C, b: C): C;
   /**
-   * True when the plugin's chain links are transparent to the server's fast path: for a query that a later plugin
-   * answers with a memoizable reply (`Query.memo`), the link passes the query on unchanged, adds no reply hook and
-   * has no effect that replaying the reply would miss (no log line, no counter of its own). A block whose links
-   * are all transparent gets a reply memo; one opaque link (log, cache, loadbalance...) keeps every query of the
-   * block on the general path.
+   * True when the plugin's chain links keep the server's fast path exact: for a query whose reply is memoizable
+   * (`Query.memo`, set by the plugin that writes it before calling `Query.reply`), the link either passes the query
+   * on with no effect that replaying the reply would miss (no log line, no counter of its own), or takes charge of
+   * the memo itself — a reply hook that changes replies clears `q.memo` for the replies replaying would get wrong
+   * (loadbalance's shuffles) or wraps it in a guard that counts and checks what the link would (cache). A block
+   * whose links all qualify gets a reply memo; one opaque link (log, whoami...) keeps every query of the block on
+   * the general path.
    */
   readonly fastPath?: boolean;
+  /**
+   * True when the plugin's replies depend on the request's AD and CD bits (the cache keys on CD and copies AD by
+   * the request's): the block's memo then keeps one reply per combination of them.
+   */
+  readonly replayFlags?: boolean;
   /** Pure: turns a directive into config; throws ConfigError naming file and line. */
   parse(d: Directive, ctx: ParseContext): C;
   /** Builds the chain link, or returns null for plugins that only run services (health, ready...). */

@@ -102,9 +102,12 @@ export class Dispatcher {
     const routed = router.route(raw, fq);
     const memo = routed?.value.memo;
     if (memo == null) return undefined;
-    const e = memo.get(fq.hash, raw, 12, fq.nameEnd + 2, replyVariant(proto === 'tcp', fq));
+    const e = memo.get(fq.hash, raw, 12, fq.nameEnd + 2, replyVariant(proto === 'tcp', fq, memo.keyFlags));
     if (e === undefined) return undefined;
-    const out = replyBytes(e);
+    const replay = e.guard.replay;
+    const ttl = replay === undefined ? 0 : replay.call(e.guard);
+    if (ttl < 0) return undefined;
+    const out = replyBytes(e, ttl);
     out[0] = raw[0]!;
     out[1] = raw[1]!;
     // Query.newReply copies RD and CD from the request; nothing else of the request's flags reaches the reply.
@@ -216,7 +219,7 @@ export class Dispatcher {
     if (!readFastQuestion(q.raw, fq)) return;
     // The fast path must route this question to the block that answered it.
     if (this.router.route(q.raw, fq)?.zone !== q.zone) return;
-    memo.set(fq.hash, questionKey(q.raw, fq), replyVariant(q.proto === 'tcp', fq), q.name, wire, q.memo!, q.rcode, q.writtenBy);
+    memo.set(fq.hash, questionKey(q.raw, fq), replyVariant(q.proto === 'tcp', fq, memo.keyFlags), q.name, wire, q.memo!, q.rcode, q.writtenBy);
   }
 
   /**

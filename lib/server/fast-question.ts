@@ -20,6 +20,8 @@ export class FastQuestion {
   udpSize = -1;
   /** DO bit of the OPT. */
   do = false;
+  /** The request's AD and CD bits (low flags byte & 0x30), for blocks whose replies depend on them. */
+  adcd = 0;
   /** 32-bit hash of the name bytes as sent and the qtype (the memo key's bytes, see {@link questionKey}). */
   hash = 0;
 }
@@ -36,6 +38,7 @@ export function readFastQuestion(raw: Buffer, out: FastQuestion): boolean {
   if (len < 17) return false;
   // QR (0x80) and the opcode (0x78) of byte 2 must all be zero: a QUERY.
   if ((raw[2]! & 0xf8) !== 0) return false;
+  out.adcd = raw[3]! & 0x30;
   if (raw[4] !== 0 || raw[5] !== 1 || raw[6] !== 0 || raw[7] !== 0 || raw[8] !== 0 || raw[9] !== 0 || raw[10] !== 0) return false;
   const arcount = raw[11]!;
   if (arcount > 1) return false;
@@ -92,11 +95,14 @@ export function readFastQuestion(raw: Buffer, out: FastQuestion): boolean {
 
 /**
  * Which variant of a memoized reply a request needs, besides its question: the transport (TCP replies are never
- * truncated) and the OPT the reply echoes (UDP size, which also sets the truncation limit, and DO).
+ * truncated), the OPT the reply echoes (UDP size, which also sets the truncation limit, and DO) and, with
+ * `keyFlags` (a block with a cache), the request's AD and CD bits.
  */
-export function replyVariant(tcp: boolean, q: FastQuestion): number {
+export function replyVariant(tcp: boolean, q: FastQuestion, keyFlags = false): number {
   const edns = q.udpSize < 0 ? 0 : 1 + q.udpSize * 2 + (q.do ? 1 : 0);
-  return tcp ? edns + 0x40000 : edns;
+  // EDNS takes 18 bits, the transport one more; AD and CD (0x20, 0x10) go above them.
+  const flags = keyFlags ? q.adcd << 15 : 0;
+  return (tcp ? edns + 0x40000 : edns) + flags;
 }
 
 /** The memo key's bytes: the question's name as sent (case included) and its qtype. Shares memory with `raw`. */

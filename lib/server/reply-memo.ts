@@ -6,6 +6,7 @@
  * more than its bytes, and a slice of Node's shared pool would pin whole 8 KB slabs.
  */
 import { isSubdomain } from '../dns/name.js';
+import { ttlOffsets } from '../dns/ttl-offsets.js';
 import type { MemoGuard } from '../plugin.js';
 
 /** Default bound on entries per block: above each query mix of the 10k-Service benchmark (≤ 15,600 questions); ~400 B each. */
@@ -36,14 +37,21 @@ export interface MemoEntry {
   readonly stamp: number;
   readonly rcode: number;
   readonly writtenBy: string;
+  /** Offsets of the reply's record TTLs (relative to the reply), for guards that patch them; else null. */
+  readonly ttlAt: Uint16Array | null;
   next: MemoEntry | undefined;
 }
 
-/** A fresh copy of `e`'s reply (ID zero): the caller patches it and hands it to a socket. */
-export function replyBytes(e: MemoEntry): Buffer {
+/**
+ * A fresh copy of `e`'s reply (ID zero), with every record TTL set to `ttl` when it is positive (guards whose
+ * replies count TTLs down): the caller patches the header and hands it to a socket.
+ */
+export function replyBytes(e: MemoEntry, ttl = 0): Buffer {
   const from = e.at + e.keyLength;
   const out = Buffer.allocUnsafe(e.replyLength);
   e.chunk.copy(out, 0, from, from + e.replyLength);
+  const at = e.ttlAt;
+  if (ttl > 0 && at !== null) for (let i = 0; i < at.length; i++) out.writeUInt32BE(ttl, at[i]!);
   return out;
 }
 
@@ -51,6 +59,8 @@ export class ReplyMemo {
   // Keyed by the 32-bit hash of the key bytes: a small-integer Map key costs no string per lookup.
   readonly #map = new Map<number, MemoEntry>();
   readonly #capacity: number;
+  /** Replies depend on the request's AD and CD bits (PluginDef.replayFlags): they are part of the variant. */
+  readonly keyFlags: boolean;
   #size = 0;
   // Entry checks spent by invalidations in the current tick; reset by a microtask.
   #spent = 0;
@@ -60,8 +70,9 @@ export class ReplyMemo {
   #liveBytes = 0;
   #arenaBytes = 0;
 
-  constructor(capacity = DEFAULT_MEMO_ENTRIES) {
+  constructor(capacity = DEFAULT_MEMO_ENTRIES, keyFlags = false) {
     this.#capacity = capacity;
+    this.keyFlags = keyFlags;
   }
 
   /** Entries held. */
@@ -91,6 +102,9 @@ export class ReplyMemo {
 
   /** Remember `wire` (copied, ID zeroed) as the reply to `key` (copied) and `variant`, replacing an older one. */
   set(hash: number, key: Buffer, variant: number, name: string, wire: Buffer, guard: MemoGuard, rcode: number, writtenBy: string): void {
+    // Only guards that may patch TTLs need to know where they are; the walk happens once per stored reply.
+    const ttlAt = guard.replay !== undefined ? ttlOffsets(wire) : null;
+    if (guard.replay !== undefined && ttlAt === null) return;
     let head = this.#map.get(hash);
     if (head === undefined) {
       // First-in, first-out when full: a hit must not cost a reordering, and dnsperf-style cyclic traffic larger
@@ -112,7 +126,7 @@ export class ReplyMemo {
     chunk[at + key.length] = 0;
     chunk[at + key.length + 1] = 0;
     const entry: MemoEntry = {
-      variant, chunk, at, keyLength: key.length, replyLength: wire.length, name, guard, stamp: guard.stamp(), rcode, writtenBy, next: head,
+      variant, chunk, at, keyLength: key.length, replyLength: wire.length, name, guard, stamp: guard.stamp(), rcode, writtenBy, ttlAt, next: head,
     };
     this.#map.set(hash, entry);
     this.#size++;

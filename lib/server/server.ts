@@ -79,7 +79,8 @@ export class DnsServer {
       const opaque: string[] = [];
       const chain = buildChain(block, (name) => this.envFor(block, name), opaque);
       // The fast path's memo, per block: a reload builds a new instance, hence a new, empty memo.
-      const memo = chain !== null && opaque.length === 0 && opts.fastPath !== false ? new ReplyMemo(opts.memoEntries) : null;
+      const keyFlags = block.plugins.some((p) => p.def.replayFlags === true);
+      const memo = chain !== null && opaque.length === 0 && opts.fastPath !== false ? new ReplyMemo(opts.memoEntries, keyFlags) : null;
       if (memo !== null) this.addInvalidation(block, (suffix) => memo.invalidate(suffix));
       else if (chain !== null) log.debug({ zones: block.zones, opaque }, 'fast path off for this block: plugins that must see every query');
       routed.set(block, { chain, anyClass: block.plugins.some((p) => ANY_CLASS_PLUGINS.has(p.def.name)), memo });

@@ -12,6 +12,7 @@ import type { Handler, Served } from '../../plugin.js';
 import { Query, type ReplyHook, type ReplySink } from '../../query.js';
 import { KIND, type Kind, clampTtl, classify, isCacheable, isDenial, minimalTtl } from './classify.js';
 import { type Item, newItem, remainingTtl, replyFrom, withTtl } from './item.js';
+import { HitGuard, MissGuard, type ReplaySide } from './replay.js';
 import { type CacheConfig, effectiveCapacity } from './setup.js';
 
 /** Counters for the `coredns_cache_*` metrics. */
@@ -32,6 +33,12 @@ export interface CacheOptions {
   now?: () => number;
   log?: Logger;
 }
+
+/**
+ * The clock of caches built without `CacheOptions.now` (milliseconds, monotonic). One object, so a test running
+ * two servers in one process (fast path against general path) can move both caches' time together.
+ */
+export const cacheClock = { now: (): number => performance.now() };
 
 /** At most this many background refreshes run at once; more are skipped (the entry is still served). */
 const MAX_BACKGROUND = 64;
@@ -60,7 +67,7 @@ class StoreHook implements ReplyHook {
  * The cache link of the chain. Besides serving, it offers `purge`/`purgeSuffix` for zone changes, `stats` for
  * metrics and `whenIdle` for shutdown and tests.
  */
-export class CacheHandler implements Handler {
+export class CacheHandler implements Handler, ReplaySide {
   readonly name = 'cache';
   private readonly next: Handler;
   private readonly cfg: CacheConfig;
@@ -90,7 +97,7 @@ export class CacheHandler implements Handler {
   constructor(cfg: CacheConfig, next: Handler, opts: CacheOptions = {}) {
     this.cfg = cfg;
     this.next = next;
-    this.now = opts.now ?? (() => performance.now());
+    this.now = opts.now ?? (() => cacheClock.now());
     this.log = opts.log;
     // Expiry is computed from the stored time, not by lru-cache's TTL, so hits can count TTLs down and serve_stale
     // can serve past expiry; lru-cache only bounds the size.
@@ -128,7 +135,39 @@ export class CacheHandler implements Handler {
       return q.reply(replyFrom(q, it, 0), this.name);
     }
     if (this.shouldPrefetch(it, now, ttl)) this.refresh(q, key, it, now);
+    // A plain fresh hit may be replayed by the fast path (replayHit keeps it exact); with prefetch on, every hit
+    // must go through shouldPrefetch's bookkeeping, so none is.
+    if (this.cfg.prefetch <= 0) q.memo = it.guard ??= new HitGuard(this, key, it);
     return q.reply(replyFrom(q, it, this.cfg.keepTtl ? it.origTtl : ttl), this.name);
+  }
+
+  /** ReplaySide: what serve() would do for a memoized hit of `it` under `key`, counted as it would count it. */
+  replayHit(key: string, it: Item): number {
+    const now = this.now();
+    // lookup()'s order: a usable denial entry wins over a positive one.
+    const n = this.denial.get(key);
+    const denial = n !== undefined && this.usable(n, now);
+    const hit = denial ? n : this.success.get(key);
+    if (hit !== it) return -1;
+    const ttl = remainingTtl(it, now);
+    // Expired (serve_stale) is the general path's business.
+    if (ttl <= 0) return -1;
+    this.counters.requests++;
+    if (denial) this.counters.hitsDenial++;
+    else this.counters.hitsSuccess++;
+    return this.cfg.keepTtl ? it.origTtl : ttl;
+  }
+
+  /** ReplaySide: whether serve() would miss `key` (then counted as that miss). */
+  replayMiss(key: string): boolean {
+    const now = this.now();
+    const n = this.denial.get(key);
+    if (n !== undefined && this.usable(n, now)) return false;
+    const p = this.success.get(key);
+    if (p !== undefined && this.usable(p, now)) return false;
+    this.counters.requests++;
+    this.counters.misses++;
+    return true;
   }
 
   /**
@@ -141,10 +180,18 @@ export class CacheHandler implements Handler {
     // verify mode: only a NOERROR or NXDOMAIN refresh replaces the stale entry (CoreDNS verifyStaleResponseWriter).
     const rcode = m.flags & 0xf;
     const usable = mode !== 'verify' || rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN;
+    let stored = false;
     if (usable && ttl > 0 && isCacheable(m, kind)) {
-      if (questionMatches(q, m)) this.store(q, m, kind, ttl, mode === 'prefetch');
-      else this.counters.drops++;
+      if (questionMatches(q, m)) stored = this.store(q, m, kind, ttl, mode === 'prefetch');
+      else {
+        this.counters.drops++;
+        q.memo = undefined;
+      }
     }
+    // The fast path: a stored reply is replayed from its item once a hit has written it (a hit's flags and TTLs
+    // differ from this miss's); one passed on unstored stays replayable while the cache would still miss.
+    if (stored) q.memo = undefined;
+    else if (q.memo !== undefined) q.memo = new MissGuard(this, keyOf(q), q.memo);
     if (mode === 'prefetch') return m;
     const out: Message = {
       ...m,
@@ -220,17 +267,19 @@ export class CacheHandler implements Handler {
     return clampTtl(minimalTtl(m, kind), this.cfg.success.minTtl, this.cfg.success.maxTtl);
   }
 
-  private store(q: Query, m: Message, kind: Kind, ttl: number, prefetch: boolean): void {
+  // Stores the reply unless its zone is disabled; says whether it did.
+  private store(q: Query, m: Message, kind: Kind, ttl: number, prefetch: boolean): boolean {
     const key = keyOf(q);
     if (isDenial(kind)) {
-      if (inZones(q.name, this.cfg.denial.disabled)) return;
+      if (inZones(q.name, this.cfg.denial.disabled)) return false;
       this.denial.set(key, newItem(q.name, m, ttl, this.now()));
-      return;
+      return true;
     }
-    if (inZones(q.name, this.cfg.success.disabled)) return;
+    if (inZones(q.name, this.cfg.success.disabled)) return false;
     this.success.set(key, newItem(q.name, m, ttl, this.now()));
     // CoreDNS: a prefetch that found a positive answer retires the negative entry for the same key.
     if (prefetch) this.denial.delete(key);
+    return true;
   }
 
   // CoreDNS shouldPrefetch: hits with no gap longer than the window are counted (pkg/freq); once there are AMOUNT of

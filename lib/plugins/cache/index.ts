@@ -11,6 +11,10 @@ export { CacheHandler, type CacheStats, type CacheOptions } from './handler.js';
 export const cache: PluginDef<CacheConfig> = {
   name: 'cache',
   once: true,
+  // Hits are replayed through HitGuard, unstored replies through MissGuard (replay.ts); CD is part of the key and
+  // AD follows the request.
+  fastPath: true,
+  replayFlags: true,
   parse,
   build(cfg, next, env) {
     // CoreDNS plugin.NextOrFailure: a cache with nothing behind it has nothing to cache; the server answers

@@ -1,6 +1,7 @@
 /** One cached reply and how it becomes a reply again (CoreDNS plugin/cache/item.go). */
 import { FLAG } from '../../dns/constants.js';
 import { type Message, type RR, rcodeOf } from '../../dns/message.js';
+import type { MemoGuard } from '../../plugin.js';
 import type { Query } from '../../query.js';
 
 /** A stored reply. Its record arrays are private copies and are never handed out. */
@@ -20,6 +21,8 @@ export interface Item {
   /** Prefetch bookkeeping (CoreDNS pkg/freq): hits in the current run and when the last one was. */
   hits: number;
   lastHit: number;
+  /** The fast path's guard for replies replayed from this item, made on its first memoized hit. */
+  guard: MemoGuard | undefined;
 }
 
 /** `rrs` as new records carrying `ttl`: records may be shared with a plugin's store, so they are never modified. */
@@ -43,6 +46,7 @@ export function newItem(name: string, m: Message, ttl: number, now: number): Ite
     stored: now,
     hits: 0,
     lastHit: Number.NEGATIVE_INFINITY,
+    guard: undefined,
   };
 }
 

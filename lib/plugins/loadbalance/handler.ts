@@ -29,11 +29,17 @@ export class LoadbalanceHandler implements Handler, ReplyHook {
     return this.next.serve(q);
   }
 
-  /** Reorders a NOERROR reply (other than a zone transfer) into new arrays; the message handed in is untouched. */
-  onReply(_q: Query, m: Message): Message {
+  /**
+   * Reorders a NOERROR reply (other than a zone transfer) into new arrays; the message handed in is untouched. A
+   * reply whose order is drawn at random must not be replayed by the fast path (every replay would repeat one
+   * draw), so its memo is dropped; a reply with at most one address and one MX record per section comes out
+   * the same every time and stays replayable.
+   */
+  onReply(q: Query, m: Message): Message {
     if (rcodeOf(m) !== RCODE.NOERROR) return m;
     const qt = m.question[0]?.type;
     if (qt === TYPE.AXFR || qt === TYPE.IXFR) return m;
+    if (q.memo !== undefined && (shuffles(m.answer) || shuffles(m.authority) || shuffles(m.additional))) q.memo = undefined;
     return {
       ...m,
       answer: roundRobin(m.answer, this.rand),
@@ -62,6 +68,17 @@ export function roundRobin(section: readonly RR[], rand: RandomInt): RR[] {
   shuffle(address, rand);
   shuffle(mx, rand);
   return cname.concat(rest, address, mx);
+}
+
+/** Whether roundRobin draws this section's order at random: two or more address records, or two or more MX. */
+export function shuffles(section: readonly RR[]): boolean {
+  let address = 0;
+  let mx = 0;
+  for (const rr of section) {
+    if (rr.type === TYPE.A || rr.type === TYPE.AAAA) address++;
+    else if (rr.type === TYPE.MX) mx++;
+  }
+  return address > 1 || mx > 1;
 }
 
 // Fisher-Yates, in place on our own array: every order equally likely.

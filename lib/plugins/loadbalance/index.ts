@@ -9,6 +9,8 @@ export { LoadbalanceHandler, roundRobin } from './handler.js';
 /** `loadbalance`: round-robin shuffling of A, AAAA and MX records (CoreDNS plugin/loadbalance). */
 export const loadbalance: PluginDef<LoadbalanceConfig> = {
   name: 'loadbalance',
+  // Replies it shuffles drop their memo (handler.ts onReply); the others come out of it unchanged.
+  fastPath: true,
   parse,
   build(_cfg, next) {
     if (next === null) return null;

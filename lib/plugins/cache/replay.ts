@@ -1,0 +1,51 @@
+/**
+ * The cache's part in the server's fast path (Query.memo, MemoGuard.replay). A replayed reply skips the chain, so
+ * the cache must answer for it what its general path would have done: count the request, hit or miss, keep the
+ * LRU order, and give the TTL to write. Hits are memoized with a {@link HitGuard}; replies the cache passed on
+ * without storing keep the answering plugin's guard, wrapped in a {@link MissGuard}.
+ */
+import type { MemoGuard } from '../../plugin.js';
+import type { Item } from './item.js';
+
+/** What a guard asks of the cache handler. */
+export interface ReplaySide {
+  /** The TTL a general-path hit on `key` would write, counted as that hit; -1 when it would not be a plain hit of `it`. */
+  replayHit(key: string, it: Item): number;
+  /** True, counted as a miss, when a general-path lookup of `key` would miss. */
+  replayMiss(key: string): boolean;
+}
+
+/** Replays a cache hit while `it` is still the fresh entry for `key`, its TTLs counting down. */
+export class HitGuard implements MemoGuard {
+  constructor(
+    private readonly cache: ReplaySide,
+    private readonly key: string,
+    private readonly it: Item,
+  ) {}
+  stamp(): number {
+    return 0;
+  }
+  replay(): number {
+    return this.cache.replayHit(this.key, this.it);
+  }
+}
+
+/**
+ * Replays a reply another plugin wrote through the cache without it being stored (a name in a `disable`d zone, a
+ * zero TTL): valid while the inner guard holds and the cache would still miss, which the replay counts.
+ */
+export class MissGuard implements MemoGuard {
+  constructor(
+    private readonly cache: ReplaySide,
+    private readonly key: string,
+    private readonly inner: MemoGuard,
+  ) {}
+  stamp(): number {
+    return this.inner.stamp();
+  }
+  replay(): number {
+    const r = this.inner.replay === undefined ? 0 : this.inner.replay();
+    if (r < 0 || !this.cache.replayMiss(this.key)) return -1;
+    return r;
+  }
+}
