@@ -39,6 +39,14 @@ export interface MemoGuard {
 }
 
 /**
+ * Set on a query (`Query.memoShuffle`) by a reply hook that draws the order of some records at random, so that a
+ * memoized reply is not replayed with one frozen draw: given the reply's wire bytes, it returns the runs of
+ * records every replay redraws (`shuffleRuns` of lib/dns/record-layout.ts), or null when a replay could not
+ * reproduce the hook's behaviour exactly (the reply is then not memoized).
+ */
+export type ReplayShuffler = (wire: Uint8Array) => Uint16Array | null;
+
+/**
  * The facts of a finished query an observer may read. A {@link Query} has them all; so does a reply the server's
  * fast path replayed without building a Query.
  */

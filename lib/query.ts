@@ -6,7 +6,7 @@
 import { FLAG, MAX_MSG_SIZE, MIN_UDP_SIZE, EDNS_ECHOED_OPTIONS } from './dns/constants.js';
 import { type Edns, type Message, type Question, rcodeOf } from './dns/message.js';
 import { encodeMessage } from './dns/wire.js';
-import type { MemoGuard } from './plugin.js';
+import type { MemoGuard, ReplayShuffler } from './plugin.js';
 
 /** Where a reply goes: a UDP socket + peer, a TCP connection, or an internal caller. */
 export interface ReplySink {
@@ -69,6 +69,8 @@ export class Query {
    * fast path); the guard says for how long. Unset: the reply depends on more than the question and EDNS shape.
    */
   memo: MemoGuard | undefined = undefined;
+  /** Set by a reply hook that shuffles records (loadbalance): how replays redraw the order. */
+  memoShuffle: ReplayShuffler | undefined = undefined;
   /** The reply's bytes as sent (for the fast path's memo). */
   wire: Buffer | undefined = undefined;
 

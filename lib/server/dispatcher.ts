@@ -219,7 +219,12 @@ export class Dispatcher {
     if (!readFastQuestion(q.raw, fq)) return;
     // The fast path must route this question to the block that answered it.
     if (this.router.route(q.raw, fq)?.zone !== q.zone) return;
-    memo.set(fq.hash, questionKey(q.raw, fq), replyVariant(q.proto === 'tcp', fq, memo.keyFlags), q.name, wire, q.memo!, q.rcode, q.writtenBy);
+    let shuffle: Uint16Array | null = null;
+    if (q.memoShuffle !== undefined) {
+      shuffle = q.memoShuffle(wire);
+      if (shuffle === null) return;
+    }
+    memo.set(fq.hash, questionKey(q.raw, fq), replyVariant(q.proto === 'tcp', fq, memo.keyFlags), q.name, wire, q.memo!, q.rcode, q.writtenBy, shuffle);
   }
 
   /**

@@ -6,7 +6,7 @@
  * more than its bytes, and a slice of Node's shared pool would pin whole 8 KB slabs.
  */
 import { isSubdomain } from '../dns/name.js';
-import { ttlOffsets } from '../dns/ttl-offsets.js';
+import { redrawRuns, ttlOffsets } from '../dns/record-layout.js';
 import type { MemoGuard } from '../plugin.js';
 
 /** Default bound on entries per block: above each query mix of the 10k-Service benchmark (≤ 15,600 questions); ~400 B each. */
@@ -39,19 +39,29 @@ export interface MemoEntry {
   readonly writtenBy: string;
   /** Offsets of the reply's record TTLs (relative to the reply), for guards that patch them; else null. */
   readonly ttlAt: Uint16Array | null;
+  /** Runs of records whose order every replay redraws (lib/dns/record-layout.ts shuffleRuns); else null. */
+  readonly shuffle: Uint16Array | null;
   next: MemoEntry | undefined;
 }
 
+/** Where redrawn runs are copied from while they are rewritten; a reply is at most 64 KB. */
+const SCRATCH = Buffer.allocUnsafe(65536);
+
+const randomInt = (n: number): number => Math.floor(Math.random() * n);
+
 /**
  * A fresh copy of `e`'s reply (ID zero), with every record TTL set to `ttl` when it is positive (guards whose
- * replies count TTLs down): the caller patches the header and hands it to a socket.
+ * replies count TTLs down) and the order of its shuffled runs drawn anew (replies loadbalance shuffles): the caller
+ * patches the header and hands it to a socket.
  */
 export function replyBytes(e: MemoEntry, ttl = 0): Buffer {
   const from = e.at + e.keyLength;
   const out = Buffer.allocUnsafe(e.replyLength);
   e.chunk.copy(out, 0, from, from + e.replyLength);
   const at = e.ttlAt;
+  // TTLs first: their offsets are those of the memoized order.
   if (ttl > 0 && at !== null) for (let i = 0; i < at.length; i++) out.writeUInt32BE(ttl, at[i]!);
+  if (e.shuffle !== null) redrawRuns(out, e.shuffle, SCRATCH, randomInt);
   return out;
 }
 
@@ -100,8 +110,14 @@ export class ReplyMemo {
     return e;
   }
 
-  /** Remember `wire` (copied, ID zeroed) as the reply to `key` (copied) and `variant`, replacing an older one. */
-  set(hash: number, key: Buffer, variant: number, name: string, wire: Buffer, guard: MemoGuard, rcode: number, writtenBy: string): void {
+  /**
+   * Remember `wire` (copied, ID zeroed) as the reply to `key` (copied) and `variant`, replacing an older one;
+   * `shuffle`: the runs of records every replay must redraw (see {@link replyBytes}).
+   */
+  set(
+    hash: number, key: Buffer, variant: number, name: string, wire: Buffer, guard: MemoGuard, rcode: number, writtenBy: string,
+    shuffle: Uint16Array | null = null,
+  ): void {
     // Only guards that may patch TTLs need to know where they are; the walk happens once per stored reply.
     const ttlAt = guard.replay !== undefined ? ttlOffsets(wire) : null;
     if (guard.replay !== undefined && ttlAt === null) return;
@@ -126,7 +142,7 @@ export class ReplyMemo {
     chunk[at + key.length] = 0;
     chunk[at + key.length + 1] = 0;
     const entry: MemoEntry = {
-      variant, chunk, at, keyLength: key.length, replyLength: wire.length, name, guard, stamp: guard.stamp(), rcode, writtenBy, ttlAt, next: head,
+      variant, chunk, at, keyLength: key.length, replyLength: wire.length, name, guard, stamp: guard.stamp(), rcode, writtenBy, ttlAt, shuffle, next: head,
     };
     this.#map.set(hash, entry);
     this.#size++;

@@ -159,7 +159,12 @@ export class CacheHandler implements Handler, ReplaySide {
   }
 
   /** ReplaySide: whether serve() would miss `key` (then counted as that miss). */
-  replayMiss(key: string): boolean {
+  replayMiss(key: string, neverStored: boolean): boolean {
+    if (neverStored) {
+      this.counters.requests++;
+      this.counters.misses++;
+      return true;
+    }
     const now = this.now();
     const n = this.denial.get(key);
     if (n !== undefined && this.usable(n, now)) return false;
@@ -191,7 +196,7 @@ export class CacheHandler implements Handler, ReplaySide {
     // The fast path: a stored reply is replayed from its item once a hit has written it (a hit's flags and TTLs
     // differ from this miss's); one passed on unstored stays replayable while the cache would still miss.
     if (stored) q.memo = undefined;
-    else if (q.memo !== undefined) q.memo = new MissGuard(this, keyOf(q), q.memo);
+    else if (q.memo !== undefined) q.memo = new MissGuard(this, keyOf(q), q.memo, this.neverStores(q.name));
     if (mode === 'prefetch') return m;
     const out: Message = {
       ...m,
@@ -265,6 +270,11 @@ export class CacheHandler implements Handler, ReplaySide {
     }
     if (kind === KIND.SERVERERROR) return Math.trunc(this.cfg.servfailMs / 1000);
     return clampTtl(minimalTtl(m, kind), this.cfg.success.minTtl, this.cfg.success.maxTtl);
+  }
+
+  // True when store() refuses every reply for `name` (the kubeadm Corefile's cluster.local): no lookup can hit.
+  private neverStores(name: string): boolean {
+    return inZones(name, this.cfg.success.disabled) && inZones(name, this.cfg.denial.disabled);
   }
 
   // Stores the reply unless its zone is disabled; says whether it did.

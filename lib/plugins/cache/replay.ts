@@ -11,8 +11,11 @@ import type { Item } from './item.js';
 export interface ReplaySide {
   /** The TTL a general-path hit on `key` would write, counted as that hit; -1 when it would not be a plain hit of `it`. */
   replayHit(key: string, it: Item): number;
-  /** True, counted as a miss, when a general-path lookup of `key` would miss. */
-  replayMiss(key: string): boolean;
+  /**
+   * True, counted as a miss, when a general-path lookup of `key` would miss; `neverStored`: the key's name is in
+   * both `disable`d zone lists, so no entry can exist and only the count is needed.
+   */
+  replayMiss(key: string, neverStored: boolean): boolean;
 }
 
 /** Replays a cache hit while `it` is still the fresh entry for `key`, its TTLs counting down. */
@@ -39,13 +42,14 @@ export class MissGuard implements MemoGuard {
     private readonly cache: ReplaySide,
     private readonly key: string,
     private readonly inner: MemoGuard,
+    private readonly neverStored: boolean,
   ) {}
   stamp(): number {
     return this.inner.stamp();
   }
   replay(): number {
     const r = this.inner.replay === undefined ? 0 : this.inner.replay();
-    if (r < 0 || !this.cache.replayMiss(this.key)) return -1;
+    if (r < 0 || !this.cache.replayMiss(this.key, this.neverStored)) return -1;
     return r;
   }
 }

@@ -5,6 +5,7 @@
  */
 import { RCODE, TYPE } from '../../dns/constants.js';
 import { type Message, type RR, rcodeOf } from '../../dns/message.js';
+import { shuffleRuns } from '../../dns/record-layout.js';
 import type { Handler, Served } from '../../plugin.js';
 import type { Query, ReplyHook } from '../../query.js';
 
@@ -31,15 +32,14 @@ export class LoadbalanceHandler implements Handler, ReplyHook {
 
   /**
    * Reorders a NOERROR reply (other than a zone transfer) into new arrays; the message handed in is untouched. A
-   * reply whose order is drawn at random must not be replayed by the fast path (every replay would repeat one
-   * draw), so its memo is dropped; a reply with at most one address and one MX record per section comes out
-   * the same every time and stays replayable.
+   * reply it shuffles tells the server's fast path to redraw the order on every replay (`Query.memoShuffle`), so
+   * a memoized reply is never sent with one frozen draw.
    */
   onReply(q: Query, m: Message): Message {
     if (rcodeOf(m) !== RCODE.NOERROR) return m;
     const qt = m.question[0]?.type;
     if (qt === TYPE.AXFR || qt === TYPE.IXFR) return m;
-    if (q.memo !== undefined && (shuffles(m.answer) || shuffles(m.authority) || shuffles(m.additional))) q.memo = undefined;
+    if (q.memo !== undefined && (shuffles(m.answer) || shuffles(m.authority) || shuffles(m.additional))) q.memoShuffle = replayRuns;
     return {
       ...m,
       answer: roundRobin(m.answer, this.rand),
@@ -68,6 +68,19 @@ export function roundRobin(section: readonly RR[], rand: RandomInt): RR[] {
   shuffle(address, rand);
   shuffle(mx, rand);
   return cname.concat(rest, address, mx);
+}
+
+/**
+ * The fast path's plan for a reply roundRobin shuffled: per section, the run of A and AAAA records and the run of
+ * MX records, as roundRobin leaves them (contiguous, after the other types), each redrawn on every replay.
+ */
+export function replayRuns(wire: Uint8Array): Uint16Array | null {
+  return shuffleRuns(wire, shuffleGroup);
+}
+
+// roundRobin's groups: addresses are shuffled together, MX among themselves, the rest not at all.
+function shuffleGroup(type: number): number {
+  return type === TYPE.A || type === TYPE.AAAA ? 1 : type === TYPE.MX ? 2 : 0;
 }
 
 /** Whether roundRobin draws this section's order at random: two or more address records, or two or more MX. */

@@ -1,0 +1,144 @@
+// Record layout of wire replies: TTL offsets (cache hits replayed with TTLs counting down) and the runs loadbalance
+// shuffles (replays redraw them), checked against the decoder on messages our encoder writes.
+import t from 'tap';
+import { CLASS, FLAG, TYPE } from '../../lib/dns/constants.js';
+import type { Message } from '../../lib/dns/message.js';
+import { readLayout, redrawRuns, shuffleRuns, ttlOffsets } from '../../lib/dns/record-layout.js';
+import { decodeMessage, encodeMessage } from '../../lib/dns/wire.js';
+import { replayRuns } from '../../lib/plugins/loadbalance/handler.js';
+import { rrToText } from '../../lib/dns/text.js';
+import { rrs } from '../support/rr.js';
+
+function msg(over: Partial<Message> = {}): Message {
+  return {
+    id: 0,
+    flags: FLAG.QR | FLAG.AA | FLAG.RD,
+    question: [{ name: 'web.default.svc.cluster.local.', type: TYPE.A, class: CLASS.IN }],
+    answer: [],
+    authority: [],
+    additional: [],
+    ...over,
+  };
+}
+
+const EDNS = { udpSize: 1232, extRcode: 0, version: 0, do: false, z: 0, options: [] };
+
+const headless = msg({
+  answer: rrs(
+    'web.default.svc.cluster.local. 5 IN A 10.1.0.1',
+    'web.default.svc.cluster.local. 5 IN A 10.1.0.2',
+    'web.default.svc.cluster.local. 5 IN AAAA fd00::3',
+    'web.default.svc.cluster.local. 5 IN A 10.1.0.4',
+  ),
+  edns: EDNS,
+});
+
+/** Every section as zone-file lines, sorted: what must not change when records are redrawn. */
+function recordSet(wire: Buffer): string[] {
+  const m = decodeMessage(wire);
+  return [...m.answer, ...m.authority, ...m.additional].map(rrToText).sort();
+}
+
+t.test('readLayout and ttlOffsets', async (t) => {
+  const wire = encodeMessage(headless);
+  const l = readLayout(wire)!;
+  t.same(l.types, [TYPE.A, TYPE.A, TYPE.AAAA, TYPE.A, TYPE.OPT], 'every record, OPT last');
+  t.same(l.sections, [0, 0, 0, 0, 2]);
+  t.equal(l.ends.at(-1), wire.length, 'the last record ends the message');
+  t.notOk(l.truncated);
+  const at = ttlOffsets(wire)!;
+  t.equal(at.length, 4, 'OPT has no TTL');
+  for (const o of at) t.equal(wire.readUInt32BE(o), 5, `TTL at ${o}`);
+  const patched = Buffer.from(wire);
+  for (const o of at) patched.writeUInt32BE(77, o);
+  t.same(decodeMessage(patched).answer.map((r) => r.ttl), [77, 77, 77, 77], 'patching them sets every TTL');
+  t.equal(decodeMessage(patched).edns?.udpSize, 1232, 'the OPT untouched');
+
+  const soa = encodeMessage(msg({ authority: rrs('cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 86400 5') }));
+  t.same(readLayout(soa)!.types, [TYPE.SOA], 'names inside SOA rdata are walked');
+  t.ok(readLayout(soa)!.pointerTargets.length > 0, 'and their pointers noted');
+
+  t.equal(readLayout(wire.subarray(0, wire.length - 3)), null, 'a cut message is malformed');
+  t.equal(readLayout(Buffer.alloc(5)), null, 'shorter than a header');
+  t.equal(ttlOffsets(wire.subarray(0, 30)), null);
+});
+
+t.test('shuffleRuns: the plan of a loadbalanced reply', async (t) => {
+  const wire = encodeMessage(headless);
+  const plan = replayRuns(wire)!;
+  const l = readLayout(wire)!;
+  t.same([...plan], [4, l.starts[0], l.starts[1], l.starts[2], l.starts[3], l.ends[3]], 'one run of four addresses, A and AAAA together');
+
+  const single = encodeMessage(msg({ answer: rrs('web.default.svc.cluster.local. 5 IN A 10.1.0.1'), edns: EDNS }));
+  t.same([...replayRuns(single)!], [], 'a single address: nothing to redraw');
+
+  // SRV: targets in the answer, their addresses in additional.
+  const srv = encodeMessage(msg({
+    question: [{ name: '_http._tcp.web.default.svc.cluster.local.', type: TYPE.SRV, class: CLASS.IN }],
+    answer: rrs(
+      '_http._tcp.web.default.svc.cluster.local. 5 IN SRV 0 50 80 a.web.default.svc.cluster.local.',
+      '_http._tcp.web.default.svc.cluster.local. 5 IN SRV 0 50 80 b.web.default.svc.cluster.local.',
+    ),
+    additional: rrs('a.web.default.svc.cluster.local. 5 IN A 10.1.0.1', 'b.web.default.svc.cluster.local. 5 IN A 10.1.0.2'),
+  }));
+  const sp = replayRuns(srv)!;
+  t.same([sp[0], sp.length], [2, 4], 'the additional addresses form a run (the SRV records are not shuffled)');
+
+  // MX answers to the owner asked: owners point at the question, exchanges at its name.
+  const mxq = { question: [{ name: 'example.', type: TYPE.MX, class: CLASS.IN }] };
+  const mx = encodeMessage(msg({ ...mxq, answer: rrs('example. 5 IN MX 10 mx1.example.', 'example. 5 IN MX 20 mx2.example.', 'example. 5 IN A 192.0.2.1') }));
+  const mp = replayRuns(mx)!;
+  t.same([mp[0], mp.length], [2, 4], 'the MX records form a run; the one address does not');
+  // Owned by another name than the question, the second MX's owner points into the first MX.
+  const mxOther = encodeMessage(msg({ ...mxq, answer: rrs('other.example. 5 IN MX 10 mx1.example.', 'other.example. 5 IN MX 20 mx2.example.') }));
+  t.equal(replayRuns(mxOther), null, 'a pointer into the MX run');
+
+  const tc = encodeMessage(headless, 512);
+  t.ok(replayRuns(tc), 'fits in 512: a plan');
+  const big = msg({ answer: rrs(...Array.from({ length: 40 }, (_, i) => `web.default.svc.cluster.local. 5 IN A 10.1.0.${i + 1}`)) });
+  t.equal(replayRuns(encodeMessage(big, 512)), null, 'truncated: which records made it in depended on the draw');
+
+  // The second A's owner points into the first A (inside the run): moving them would break the pointer.
+  const pointed = encodeMessage(msg({ answer: rrs('x.example. 5 IN A 192.0.2.1', 'x.example. 5 IN A 192.0.2.2') }));
+  t.equal(replayRuns(pointed), null, 'a pointer into the run');
+
+  const split = encodeMessage(msg({ answer: rrs('web.default.svc.cluster.local. 5 IN A 10.1.0.1', 'web.default.svc.cluster.local. 5 IN TXT "x"', 'web.default.svc.cluster.local. 5 IN A 10.1.0.2') }));
+  t.equal(replayRuns(split), null, 'addresses split by another type: not what loadbalance writes');
+});
+
+t.test('redrawRuns: every order, the same records, the rest of the message untouched', async (t) => {
+  const wire = encodeMessage(headless);
+  const plan = replayRuns(wire)!;
+  const scratch = Buffer.alloc(65536);
+  const want = recordSet(wire);
+  const orders = new Set<string>();
+  // mulberry32, seeded: the test is about placement, not about the generator.
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return Math.floor((((x ^ (x >>> 14)) >>> 0) / 4294967296) * n);
+  };
+  for (let i = 0; i < 400; i++) {
+    const b = Buffer.from(wire);
+    redrawRuns(b, plan, scratch, rand);
+    t.equal(b.length, wire.length);
+    const m = decodeMessage(b);
+    orders.add(m.answer.map((r) => String(r.data)).join(' '));
+    if (i < 20) {
+      t.same(recordSet(b), want, 'the same records');
+      t.equal(m.edns?.udpSize, 1232, 'OPT in place');
+      t.same(b.subarray(0, plan[1]!), wire.subarray(0, plan[1]!), 'header and question untouched');
+    }
+  }
+  t.equal(orders.size, 24, 'all 24 orders of four records reached');
+
+  // Runs longer than the index buffer's first size.
+  const many = msg({ answer: rrs(...Array.from({ length: 300 }, (_, i) => `web.default.svc.cluster.local. 5 IN A 10.1.${i >> 8}.${i & 255}`)) });
+  const mw = encodeMessage(many);
+  const mb = Buffer.from(mw);
+  redrawRuns(mb, replayRuns(mw)!, scratch, rand);
+  t.same(recordSet(mb), recordSet(mw), '300 records redrawn, none lost');
+  t.notSame(mb, mw, 'and reordered');
+});
