@@ -232,33 +232,19 @@ EOF
 # must change: the fixture instead of the API, loopback ports for DNS, health, ready and prometheus, and the bench
 # upstream instead of /etc/resolv.conf. Every plugin and option of it is kept, lameduck included (so a stop takes 5 s).
 write_corefile_kubeadm() { # $1 file, $2 port, $3 fixture path
-  cat >"$1" <<EOF
-.:$2 {
-    bind 127.0.0.1
-    errors
-    health 127.0.0.1:$HEALTH_PORT {
-       lameduck 5s
-    }
-    ready 127.0.0.1:$READY_PORT
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       fixture $3
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus 127.0.0.1:$METRICS_PORT
-    forward . 127.0.0.1:$UP_PORT {
-       max_concurrent 1000
-    }
-    cache 30 {
-       disable success cluster.local
-       disable denial cluster.local
-    }
-    loop
-    reload
-    loadbalance
-}
-EOF
+  # Derived from Corefile.example itself, so the benchmark runs exactly what kube-system runs; each substitution
+  # must match once, or the example changed and this needs a look.
+  local want=7 got
+  got=$(grep -cE '^\.:53 \{$|^    health \{$|^    ready$|^    kubernetes cluster\.local|^    prometheus :9153$|forward \. /etc/resolv\.conf|^    loadbalance$' "$ROOT/Corefile.example")
+  [ "$got" = "$want" ] || die "Corefile.example no longer has the kubeadm lines the benchmark rewrites ($got of $want)"
+  sed -E -e '/^#/d' \
+    -e "s|^\.:53 \{$|.:$2 {\n    bind 127.0.0.1|" \
+    -e "s|^    health \{$|    health 127.0.0.1:$HEALTH_PORT {|" \
+    -e "s|^    ready$|    ready 127.0.0.1:$READY_PORT|" \
+    -e "s|^(    kubernetes cluster\.local.*\{)$|\1\n       fixture $3|" \
+    -e "s|^    prometheus :9153$|    prometheus 127.0.0.1:$METRICS_PORT|" \
+    -e "s|forward \. /etc/resolv\.conf|forward . 127.0.0.1:$UP_PORT|" \
+    "$ROOT/Corefile.example" >"$1"
 }
 
 # The bench upstream, on the client CPU: it is only busy while a pass fills the cache (and for cache misses).

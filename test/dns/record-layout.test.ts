@@ -1,25 +1,15 @@
 // Record layout of wire replies: TTL offsets (cache hits replayed with TTLs counting down) and the runs loadbalance
 // shuffles (replays redraw them), checked against the decoder on messages our encoder writes.
 import t from 'tap';
-import { CLASS, FLAG, TYPE } from '../../lib/dns/constants.js';
-import type { Message } from '../../lib/dns/message.js';
+import { CLASS, TYPE } from '../../lib/dns/constants.js';
 import { readLayout, redrawRuns, shuffleRuns, ttlOffsets } from '../../lib/dns/record-layout.js';
 import { decodeMessage, encodeMessage } from '../../lib/dns/wire.js';
 import { replayRuns } from '../../lib/plugins/loadbalance/handler.js';
 import { rrToText } from '../../lib/dns/text.js';
 import { rrs } from '../support/rr.js';
+import { replyMessage } from '../support/message.js';
 
-function msg(over: Partial<Message> = {}): Message {
-  return {
-    id: 0,
-    flags: FLAG.QR | FLAG.AA | FLAG.RD,
-    question: [{ name: 'web.default.svc.cluster.local.', type: TYPE.A, class: CLASS.IN }],
-    answer: [],
-    authority: [],
-    additional: [],
-    ...over,
-  };
-}
+const msg = replyMessage;
 
 const EDNS = { udpSize: 1232, extRcode: 0, version: 0, do: false, z: 0, options: [] };
 

@@ -4,6 +4,7 @@ import { decodeMessage, encodeHeaderOnly, encodeMessage, readHeader, WireError }
 import { CLASS, FLAG, RCODE, TYPE } from '../../lib/dns/constants.js';
 import { type Message, type RR, rcodeOf } from '../../lib/dns/message.js';
 import { rrs } from '../support/rr.js';
+import { replyMessage } from '../support/message.js';
 
 // ---- byte builders for hand-made packets --------------------------------------------------------------------
 
@@ -36,17 +37,7 @@ function rrBytes(name: Buffer, type: number, rdata: Buffer, cls: number = CLASS.
 }
 const OPT_RR = rrBytes(Buffer.from([0]), TYPE.OPT, Buffer.alloc(0), 1232, 0);
 
-function msg(over: Partial<Message> = {}): Message {
-  return {
-    id: 42,
-    flags: FLAG.QR | FLAG.AA | FLAG.RD,
-    question: [{ name: 'web.default.svc.cluster.local.', type: TYPE.A, class: CLASS.IN }],
-    answer: [],
-    authority: [],
-    additional: [],
-    ...over,
-  };
-}
+const msg = replyMessage;
 
 /** The strict decoder (pointers must go backwards, inside the message) and dns-packet both accept `wire`. */
 function pointersOk(wire: Buffer): boolean {

@@ -229,7 +229,7 @@ t.test('shuffled replies are replayed with a new draw each time, every order ali
     const p = dnsPacket.decode(reply);
     t.equal(p.answers?.length, 3, 'three addresses every time');
     if (i < 2) continue;
-    const order = (p.answers ?? []).map((a) => a.data as string).join(' ');
+    const order = (p.answers ?? []).map((a) => String((a as { data: unknown }).data)).join(' ');
     orders.set(order, (orders.get(order) ?? 0) + 1);
   }
   t.equal(fast.seen.replays - before, N, 'a miss, a general-path hit, then replays');
