@@ -31,6 +31,8 @@ export interface PoolOptions {
   exit?: (code: number) => void;
   /** The secondary's entry module (tests run stand-ins). */
   script?: URL;
+  /** The first restart's delay (default {@link RESTART_MIN_MS}; tests shorten it). */
+  restartMs?: number;
 }
 
 type State = 'starting' | 'running' | 'down';
@@ -192,7 +194,7 @@ export class WorkerPool implements Followers {
       this.exit(1);
       return;
     }
-    const delay = Math.min(RESTART_MIN_MS * 2 ** m.failuresInRow, RESTART_MAX_MS);
+    const delay = Math.min((this.opts.restartMs ?? RESTART_MIN_MS) * 2 ** m.failuresInRow, RESTART_MAX_MS);
     m.failuresInRow++;
     this.opts.log.error({ err }, `worker ${m.index} stopped: ${err.message}; restarting it in ${delay}ms`);
     setTimeout(() => {
