@@ -75,8 +75,6 @@ export interface Instance {
   readonly keys: string[];
   /** SHA512 of the running configuration's parsed form. */
   readonly hash: string;
-  /** The running configuration's server blocks. */
-  readonly blocks: ServerBlock[];
   /**
    * Re-read the configuration (or take `text`, for tests, or an already parsed one, for secondary workers) and, if
    * its parsed form changed, switch to it without closing listeners that stay; on any failure keep running the
@@ -124,7 +122,6 @@ class Running implements Instance {
   addresses: BoundAddress[];
   keys: string[];
   hash: string;
-  blocks: ServerBlock[];
   readonly source: string;
   private readonly opts: StartOptions;
   private readonly log: Logger;
@@ -139,7 +136,6 @@ class Running implements Instance {
     this.addresses = addresses;
     this.keys = startupLines(plan, addresses);
     this.source = loaded.source;
-    this.blocks = loaded.blocks;
     this.hash = configHash(loaded.blocks);
     this.opts = opts;
     this.log = log.child({ plugin: 'reload' });
@@ -207,7 +203,6 @@ class Running implements Instance {
       this.addresses = addresses;
       this.keys = startupLines(plan, addresses);
       this.hash = hash;
-      this.blocks = blocks;
       this.announce();
       this.schedule(reloadConfig(plan));
       // Queries the old instance is still working on (a forward waiting on its upstream) get their answer: it is
