@@ -145,7 +145,8 @@ const p = (s = '') => out.push(s);
 p(`Machine: ${facts.nproc} CPUs, ${facts.cpu_model}, ${mb(facts.mem_total_kb)} MB RAM, Linux ${facts.kernel}, Node ${facts.node_version}, dnsperf ${facts.dnsperf_version}`);
 const mode = facts.corefile_mode ?? 'kubernetes';
 p(`Corefile: **${mode}** (${mode === 'kubeadm' ? 'the kubeadm default: errors, health, ready, kubernetes, prometheus, forward to bench/upstream.mjs, cache 30, loop, reload, loadbalance' : 'the kubernetes plugin alone'}; \`Corefile\` in the output directory)${facts.clusterdns_dist ? `, build ${facts.clusterdns_dist}` : ''}`);
-p(`Command: \`${facts.command}\` (dnsperf -l ${facts.secs} -c 1 -q 100 pinned to cpu${process.env.CLIENT_CPU ?? 1}, servers pinned to cpu${process.env.SERVER_CPU ?? 0}, ${facts.rounds} round(s))`);
+p(`Command: \`${facts.command}\` (dnsperf -l ${facts.secs} -c ${facts.dnsperf_clients ?? 1} -q 100 on cpu${facts.client_cpus ?? process.env.CLIENT_CPU ?? 1}, servers on cpu${facts.server_cpus ?? process.env.SERVER_CPU ?? 0}, ${facts.rounds} round(s))`);
+if (facts.clusterdns_node_version) p(`clusterdns: ${facts.workers ?? 1} worker(s) (\`-workers ${facts.workers ?? 1}\`) on Node ${facts.clusterdns_node_version}`);
 if (meta.services !== undefined) {
   const kinds = Object.entries(meta.servicesByKind ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
   p(`Cluster: ${meta.namespaces} namespaces, ${meta.services} services (${kinds}), ${meta.endpoints} endpoints in ${meta.endpointSlices} EndpointSlices (max ${meta.maxEndpointsPerService} per service), ${mb(num(facts.cluster_json_bytes) / 1024)} MB of JSON`);

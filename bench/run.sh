@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Use: bench/run.sh [-C kubernetes|kubeadm] [-l SECS] [-r ROUNDS] [-S STARTS] [-s SERVICES] [-e ENDPOINTS]
-#                    [-n EDITS] [-b EDITS] [-m "MIX ..."] [-p] [-P MIX] [-M] [-o OUTDIR]
+#                    [-n EDITS] [-b EDITS] [-m "MIX ..."] [-p] [-P MIX] [-M] [-w WORKERS] [-o OUTDIR]
 #   (npm run bench -- -l 5)
 #
 # The clusterdns benchmark harness (issue 5). On 127.0.0.1 only, every step bounded:
@@ -43,8 +43,13 @@
 #   -P MIX        the mix -p profiles (default clusterip-a); implies -p
 #   -M            sync and memory only: the starts (sync time, RSS after sync) and the -b edits beside the big
 #                 cluster (reload time, peak RSS); no dnsperf, no mixes, no warm-up, and -n defaults to 0
+#   -w WORKERS    start clusterdns with `-workers WORKERS` (default 1). Above 1 it needs a Node.js with reusePort:
+#                 CLUSTERDNS_NODE, else Node 24 through `npx -p node@24`; the server and dnsperf then run on every
+#                 CPU (SERVER_CPU and CLIENT_CPU default to all of them) and dnsperf uses DNSPERF_CLIENTS (8) client
+#                 sockets, since the kernel hands each client socket to one worker. Sync times and RSS count all workers
 #   -o OUTDIR     where raw outputs go (default $TMPDIR/clusterdns-bench/<timestamp>)
 # Environment: CLUSTERDNS_PORT (15353), CEILING_PORT (15400), PROG_PORT (15354), SERVER_CPU (0), CLIENT_CPU (1);
+#   CLUSTERDNS_NODE (node): the Node.js running clusterdns; DNSPERF_CLIENTS (1, or 8 with -w above 1): dnsperf -c;
 #   kubeadm mode: UPSTREAM_PORT (UDP, 15355), HEALTH_PORT (TCP, 15380), READY_PORT (TCP, 15381),
 #   METRICS_PORT (TCP, 15382); CLUSTERDNS_DIST (default ./dist): the build to run, e.g. another worktree's, so two
 #   builds can be compared with the same harness and cluster.
@@ -53,9 +58,9 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
 SECS=10 ROUNDS=1 STARTS=3 SERVICES=10000 ENDPOINTS=150000 EDITS=200 BIG_EDITS=3 PROFILE=0 OUT="" MEMONLY=0 EDITS_SET=0
-MODE=kubernetes PROF_MIX=clusterip-a MIXES_SET=0
+MODE=kubernetes PROF_MIX=clusterip-a MIXES_SET=0 WORKERS=1
 MIXES="clusterip-a headless-a endpoint-a srv ptr aaaa-nodata nxdomain-search"
-while getopts "C:l:r:S:s:e:n:b:m:pP:Mo:h" opt; do
+while getopts "C:l:r:S:s:e:n:b:m:pP:Mw:o:h" opt; do
   case $opt in
     C) MODE=$OPTARG ;;
     l) SECS=$OPTARG ;;
@@ -69,6 +74,7 @@ while getopts "C:l:r:S:s:e:n:b:m:pP:Mo:h" opt; do
     p) PROFILE=1 ;;
     P) PROFILE=1 PROF_MIX=$OPTARG ;;
     M) MEMONLY=1 ;;
+    w) WORKERS=$OPTARG ;;
     o) OUT=$OPTARG ;;
     *) sed -n '2,/^set -u/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
@@ -86,8 +92,13 @@ fi
 CD_PORT=${CLUSTERDNS_PORT:-15353}
 CEIL_PORT=${CEILING_PORT:-15400}
 PROG_PORT=${PROG_PORT:-15354}
-SRV_CPU=${SERVER_CPU:-0}
-CLI_CPU=${CLIENT_CPU:-1}
+case $WORKERS in ''|*[!0-9]*) echo "[bench] error: -w takes a number, not '$WORKERS'" >&2; exit 2 ;; esac
+ALL_CPUS=0-$(($(nproc) - 1))
+if [ "$WORKERS" -gt 1 ]; then
+  SRV_CPU=${SERVER_CPU:-$ALL_CPUS} CLI_CPU=${CLIENT_CPU:-$ALL_CPUS} CLIENTS=${DNSPERF_CLIENTS:-8}
+else
+  SRV_CPU=${SERVER_CPU:-0} CLI_CPU=${CLIENT_CPU:-1} CLIENTS=${DNSPERF_CLIENTS:-1}
+fi
 UP_PORT=${UPSTREAM_PORT:-15355}
 HEALTH_PORT=${HEALTH_PORT:-15380}
 READY_PORT=${READY_PORT:-15381}
@@ -135,6 +146,12 @@ if [ "$MEMONLY" = 0 ] && ! command -v dnsperf >/dev/null; then
 fi
 for t in taskset ss node; do command -v $t >/dev/null || die "$t is missing"; done
 [ -f "$CD_DIST/bin/clusterdns.js" ] || die "$CD_DIST/bin/clusterdns.js is missing: run npm run build (npm run bench does)"
+CD_NODE=${CLUSTERDNS_NODE:-}
+if [ -z "$CD_NODE" ] && [ "$WORKERS" -gt 1 ]; then
+  log "-w $WORKERS: fetching Node 24 (npx -p node@24) for reusePort"
+  CD_NODE=$(NODE_OPTIONS= timeout 300 npx -y -p node@24 node -p process.execPath) || die "could not get Node 24 through npx; set CLUSTERDNS_NODE"
+fi
+CD_NODE=${CD_NODE:-node}
 for p in $CD_PORT $CEIL_PORT $PROG_PORT; do port_busy "$p" && die "UDP port $p is already in use (set CLUSTERDNS_PORT / CEILING_PORT / PROG_PORT)"; done
 if [ "$MODE" = kubeadm ]; then
   port_busy "$UP_PORT" && die "UDP port $UP_PORT is already in use (set UPSTREAM_PORT)"
@@ -164,6 +181,11 @@ PROBE_IP=$(node -e 'const m=require(process.argv[1]); console.log(m.probe.answer
 fact nproc "$(nproc)"
 fact cpu_model "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 fact node_version "$(node --version)"
+fact clusterdns_node_version "$("$CD_NODE" --version)"
+fact workers "$WORKERS"
+fact dnsperf_clients "$CLIENTS"
+fact server_cpus "$SRV_CPU"
+fact client_cpus "$CLI_CPU"
 fact dnsperf_version "$(dpkg-query -W -f '${Version}' dnsperf 2>/dev/null || echo unknown)"
 fact kernel "$(uname -r)"
 fact mem_total_kb "$(awk '/MemTotal/{print $2}' /proc/meminfo)"
@@ -194,7 +216,7 @@ run_dnsperf() { # $1 label, $2 port, $3 query file, $4 server pid: dnsperf pinne
   # with -p, the profiler runs only while dnsperf does (bench/prof-hook.mjs toggles on SIGUSR2)
   [ -n "${PROF_PID:-}" ] && kill -USR2 "$PROF_PID"
   c0=$(cpu_ticks "$spid"); t0=$(date +%s%N)
-  timeout $((SECS + 30)) taskset -c "$CLI_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$qf" -l "$SECS" -c 1 -q 100 \
+  timeout $((SECS + 30)) taskset -c "$CLI_CPU" dnsperf -s 127.0.0.1 -p "$port" -d "$qf" -l "$SECS" -c "$CLIENTS" -q 100 \
     >"$OUT/dnsperf-$label.txt" 2>&1
   c1=$(cpu_ticks "$spid"); t1=$(date +%s%N)
   [ -n "${PROF_PID:-}" ] && kill -USR2 "$PROF_PID"
@@ -267,9 +289,16 @@ start_clusterdns() { # $1 corefile, $2 log, $3 port, $4 probe name, $5 probe ip;
   local t0 t1
   t0=$(date +%s%3N)
   # taskset execs node, so $! is the node process itself (its /proc status is the server's).
-  taskset -c "$SRV_CPU" node ${CD_NODE_ARGS:-} "$CD_DIST/bin/clusterdns.js" -conf "$1" >"$2" 2>&1 &
+  taskset -c "$SRV_CPU" "$CD_NODE" ${CD_NODE_ARGS:-} "$CD_DIST/bin/clusterdns.js" -conf "$1" -workers "$WORKERS" >"$2" 2>&1 &
   CD_PID=$!; PIDS+=("$CD_PID")
   t1=$(node "$BENCH/probe.mjs" wait "$3" "$4" A "$5" 180000) || { tail -5 "$2" >&2; die "clusterdns did not answer $4 within 180 s"; }
+  if [ "$WORKERS" -gt 1 ]; then
+    # The probe's one socket reaches one worker; the start-up lines come once every worker listens.
+    local i
+    for i in $(seq 1800); do grep -q "^\.:$3 on 127.0.0.1" "$2" && break; sleep 0.1; done
+    grep -q "serving with $WORKERS workers" "$2" || { tail -5 "$2" >&2; die "clusterdns did not start $WORKERS workers"; }
+    t1=$(date +%s%3N)
+  fi
   SYNC_MS=$((t1 - t0))
   LOADED_MS=""
   local when
@@ -307,7 +336,7 @@ done
 measure_forward() {
   local u0 u1
   wait_quiet
-  timeout 60 taskset -c "$CLI_CPU" dnsperf -s 127.0.0.1 -p "$CD_PORT" -d "$2" -n 1 -c 1 -q 100 >"$OUT/fill-$1.txt" 2>&1
+  timeout 60 taskset -c "$CLI_CPU" dnsperf -s 127.0.0.1 -p "$CD_PORT" -d "$2" -n 1 -c "$CLIENTS" -q 100 >"$OUT/fill-$1.txt" 2>&1
   u0=$(upstream_queries)
   SKIP_QUIET=1 run_dnsperf "$1" "$CD_PORT" "$2" "$CD_PID"
   u1=$(upstream_queries)
@@ -320,7 +349,7 @@ measure_forward() {
 # query path, which would otherwise all land on the first mix.
 if [ -n "$MIXES" ]; then
   log "warm-up"
-  timeout 60 taskset -c "$CLI_CPU" dnsperf -s 127.0.0.1 -p "$CD_PORT" -d "$CACHE/queries/clusterip-a.txt" -l 3 -c 1 -q 100 \
+  timeout 60 taskset -c "$CLI_CPU" dnsperf -s 127.0.0.1 -p "$CD_PORT" -d "$CACHE/queries/clusterip-a.txt" -l 3 -c "$CLIENTS" -q 100 \
     >"$OUT/warmup.txt" 2>&1
 fi
 for r in $(seq "$ROUNDS"); do

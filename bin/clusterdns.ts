@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * clusterdns command line, compatible with the `coredns` binary's flags: -conf, -dns.port (-p), -version,
- * -plugins, -quiet, -pidfile. Go-style flags: `-flag value`, `-flag=value`, and `--flag` alike.
+ * -plugins, -quiet, -pidfile; plus -workers (CoreDNS uses every core without a flag; a Node.js process needs worker
+ * threads for that). Go-style flags: `-flag value`, `-flag=value`, and `--flag` alike.
  */
 import { writeFileSync, rmSync } from 'node:fs';
 import { ConfigError } from '../lib/corefile/types.js';
@@ -9,6 +10,7 @@ import { createLogger } from '../lib/log.js';
 import { start, DEFAULT_PORT } from '../lib/main.js';
 import { PLUGINS } from '../lib/plugins/index.js';
 import { versionLines } from '../lib/version.js';
+import { chooseWorkers, startWorkers, type Serving, type WorkersFlag } from '../lib/workers/index.js';
 
 interface Flags {
   conf?: string;
@@ -17,7 +19,11 @@ interface Flags {
   plugins: boolean;
   quiet: boolean;
   pidfile?: string;
+  workers?: WorkersFlag;
 }
+
+/** Upper bound for -workers: each worker holds a copy of the cluster. */
+const MAX_WORKERS = 256;
 
 const USAGE = `Usage of clusterdns:
   -conf string        Corefile to load (default "Corefile")
@@ -25,7 +31,9 @@ const USAGE = `Usage of clusterdns:
   -pidfile string     File path to write pid file
   -plugins            List installed plugins
   -quiet              Quiet mode (no initialization output)
-  -version            Show version`;
+  -version            Show version
+  -workers string     Workers serving DNS, each a thread on its own core: a number, or auto (default "auto": the
+                      cgroup's CPU quota, 1 without one); more than 1 needs Node.js 22.12 or newer`;
 
 /** Parse argv the way Go's flag package does. Throws with a message for unknown or malformed flags. */
 export function parseFlags(argv: string[]): Flags {
@@ -58,6 +66,13 @@ export function parseFlags(argv: string[]): Flags {
       case 'plugins': f.plugins = bool(); break;
       case 'quiet': f.quiet = bool(); break;
       case 'pidfile': f.pidfile = value(); break;
+      case 'workers': {
+        const v = value();
+        if (v === 'auto') f.workers = 'auto';
+        else if (/^\d+$/.test(v) && Number(v) <= MAX_WORKERS) f.workers = Number(v);
+        else throw new Error(`invalid workers: ${v} (a number up to ${MAX_WORKERS}, or auto)`);
+        break;
+      }
       case 'h':
       case 'help':
         process.stdout.write(`${USAGE}\n`);
@@ -87,9 +102,11 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLogger();
-  let inst;
+  let inst: Serving;
   try {
-    inst = await start({ conf: flags.conf, port: flags.port ?? DEFAULT_PORT, log });
+    const choice = await chooseWorkers(flags.workers, log);
+    const opts = { conf: flags.conf, port: flags.port ?? DEFAULT_PORT, log };
+    inst = choice.count > 1 ? await startWorkers(opts, choice) : await start(opts);
   } catch (err) {
     // Configuration and bind errors: one clear line, exit 1 (CoreDNS prints the error and exits 1 too).
     const msg = err instanceof ConfigError ? err.message : `${(err as Error).message ?? String(err)}`;

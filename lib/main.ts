@@ -3,13 +3,14 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { parseCorefile, parseCorefileFile } from './corefile/parser.js';
 import type { Directive, ServerBlock } from './corefile/types.js';
 import { createLogger } from './log.js';
 import { planServers, type ServerPlan } from './server/plan.js';
 import { nextDelay, type ReloadConfig } from './plugins/reload/setup.js';
-import { DnsServer, type BoundAddress } from './server/server.js';
+import { DnsServer, type BoundAddress, type PortMap, type ServerOptions } from './server/server.js';
+import { markSecondary, setPeers, type Peers } from './util/worker-peers.js';
 
 /** CoreDNS's default port and its configuration when no Corefile exists: `whoami` and `log` on the root. */
 export const DEFAULT_PORT = 53;
@@ -28,6 +29,34 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** How a fatal plugin error ends the process (default process.exit); tests observe it instead. */
   exit?: (code: number) => void;
+  /** The configuration, already read (every worker of a process runs what the primary read). */
+  loaded?: LoadedConfig;
+  /** Share the DNS addresses with the other workers of the process (SO_REUSEPORT; lib/workers). */
+  reusePort?: boolean;
+  /** The primary worker: the other workers, which its HTTP plugins answer for and its reloads are passed on to. */
+  followers?: Followers;
+  /** A secondary worker (lib/workers): binds the primary's ports, binds no HTTP listener, reloads when told. */
+  secondary?: SecondaryOptions;
+}
+
+/** A parsed configuration and where it came from. */
+export interface LoadedConfig {
+  blocks: ServerBlock[];
+  source: string;
+}
+
+/** The other workers of the process, seen from the primary. */
+export interface Followers extends Peers {
+  /** The primary now runs `config`, bound at `bound`: make every other worker run it too. */
+  reloaded(config: LoadedConfig, bound: readonly BoundAddress[]): Promise<void>;
+}
+
+/** What a secondary worker needs to start. */
+export interface SecondaryOptions {
+  /** The primary's bound ports, asked for just before binding (the primary may still be starting). */
+  ports(): Promise<PortMap>;
+  /** Told of the server as soon as it is built, before it starts (readiness is asked during start-up too). */
+  onServer?(server: DnsServer): void;
 }
 
 /** How long a replaced instance keeps running after a reload, so its in-flight queries finish. */
@@ -47,10 +76,11 @@ export interface Instance {
   /** SHA512 of the running configuration's parsed form. */
   readonly hash: string;
   /**
-   * Re-read the configuration (or take `text`, for tests) and, if its parsed form changed, switch to it without
-   * closing listeners that stay; on any failure keep running the current one. Reloads never overlap.
+   * Re-read the configuration (or take `text`, for tests, or an already parsed one, for secondary workers) and, if
+   * its parsed form changed, switch to it without closing listeners that stay; on any failure keep running the
+   * current one. Reloads never overlap.
    */
-  reload(text?: string): Promise<ReloadOutcome>;
+  reload(next?: string | LoadedConfig): Promise<ReloadOutcome>;
   stop(): Promise<void>;
 }
 
@@ -101,21 +131,22 @@ class Running implements Instance {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(server: DnsServer, plan: ServerPlan, addresses: BoundAddress[], source: string, hash: string, opts: StartOptions, log: Logger) {
+  constructor(server: DnsServer, plan: ServerPlan, addresses: BoundAddress[], loaded: LoadedConfig, opts: StartOptions, log: Logger) {
     this.server = server;
     this.addresses = addresses;
     this.keys = startupLines(plan, addresses);
-    this.source = source;
-    this.hash = hash;
+    this.source = loaded.source;
+    this.hash = configHash(loaded.blocks);
     this.opts = opts;
     this.log = log.child({ plugin: 'reload' });
     this.failed = new Counter({ name: 'coredns_reload_failed_total', help: 'Counter of the number of failed reload attempts.', registers: [server.metrics] });
-    this.version = new Gauge({ name: 'coredns_reload_version_info', help: 'A metric with a constant \'1\' value labeled by hash, and value which type of hash generated.', labelNames: ['hash', 'value'], registers: [server.metrics] });
+    // With several workers (lib/workers) each reports its hash: max shows 1 for every configuration running.
+    this.version = new Gauge({ name: 'coredns_reload_version_info', help: 'A metric with a constant \'1\' value labeled by hash, and value which type of hash generated.', labelNames: ['hash', 'value'], registers: [server.metrics], aggregator: 'max' });
     this.announce();
     this.schedule(reloadConfig(plan));
   }
 
-  reload(text?: string): Promise<ReloadOutcome> {
+  reload(text?: string | LoadedConfig): Promise<ReloadOutcome> {
     const next = this.queue.then(() => this.reloadNow(text));
     this.queue = next.catch(() => undefined);
     return next;
@@ -145,7 +176,8 @@ class Running implements Instance {
 
   private schedule(cfg: ReloadConfig | undefined): void {
     clearTimeout(this.timer);
-    if (cfg === undefined || this.stopped || this.source === 'default') return;
+    // A secondary worker reloads when the primary tells it to, never on its own schedule.
+    if (cfg === undefined || this.stopped || this.source === 'default' || this.opts.secondary !== undefined) return;
     this.timer = setTimeout(() => {
       void this.reload().finally(() => this.schedule(this.currentReload));
     }, nextDelay(cfg));
@@ -155,15 +187,16 @@ class Running implements Instance {
 
   private currentReload: ReloadConfig | undefined;
 
-  private async reloadNow(text?: string): Promise<ReloadOutcome> {
+  private async reloadNow(text?: string | LoadedConfig): Promise<ReloadOutcome> {
     if (this.stopped) return 'unchanged';
     let next: DnsServer | undefined;
     try {
-      const { blocks } = loadBlocks(text === undefined ? this.opts : { ...this.opts, text, conf: undefined });
+      const { blocks } =
+        typeof text === 'object' ? text : loadBlocks(text === undefined ? this.opts : { ...this.opts, text, conf: undefined });
       const hash = configHash(blocks);
       if (hash === this.hash) return 'unchanged';
       const plan = planServers(blocks, this.opts.port ?? DEFAULT_PORT);
-      next = new DnsServer(plan, this.opts.log ?? this.log, { exit: this.opts.exit, metrics: this.server.metrics });
+      next = new DnsServer(plan, this.opts.log ?? this.log, serverOptions(this.opts, this.server.metrics));
       const addresses = await next.start(this.server);
       const old = this.server;
       this.server = next;
@@ -177,6 +210,8 @@ class Running implements Instance {
       const retire = setTimeout(() => void this.retire(old), RETIRE_GRACE_MS);
       retire.unref();
       this.retiring.set(old, retire);
+      // The other workers switch after the primary, so a configuration that fails here never reaches them.
+      await this.opts.followers?.reloaded({ blocks, source: this.source }, addresses);
       return 'reloaded';
     } catch (err) {
       if (next !== undefined && next !== this.server) await next.stop(false).catch(() => undefined);
@@ -187,12 +222,22 @@ class Running implements Instance {
   }
 }
 
+/** The server options of a worker's instances; `metrics` is the registry they all share (kept across reloads). */
+function serverOptions(opts: StartOptions, metrics: Registry): ServerOptions {
+  return { exit: opts.exit, metrics, reusePort: opts.reusePort, ports: opts.secondary?.ports };
+}
+
 /** Load, build and start. Nothing listens unless every block parsed and every plugin built. */
 export async function start(opts: StartOptions = {}): Promise<Instance> {
   const log = opts.log ?? createLogger();
-  const { blocks, source } = loadBlocks(opts);
-  const plan = planServers(blocks, opts.port ?? DEFAULT_PORT);
-  const server = new DnsServer(plan, log, { exit: opts.exit });
+  const loaded = opts.loaded ?? loadBlocks(opts);
+  const plan = planServers(loaded.blocks, opts.port ?? DEFAULT_PORT);
+  // Before any plugin is built: they read the worker's role from the registry.
+  const metrics = new Registry();
+  if (opts.secondary !== undefined) markSecondary(metrics);
+  if (opts.followers !== undefined) setPeers(metrics, opts.followers);
+  const server = new DnsServer(plan, log, serverOptions(opts, metrics));
+  opts.secondary?.onServer?.(server);
   let addresses: BoundAddress[];
   try {
     addresses = await server.start();
@@ -200,5 +245,5 @@ export async function start(opts: StartOptions = {}): Promise<Instance> {
     await server.stop();
     throw err;
   }
-  return new Running(server, plan, addresses, source, configHash(blocks), { ...opts, log }, log);
+  return new Running(server, plan, addresses, loaded, { ...opts, log }, log);
 }

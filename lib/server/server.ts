@@ -22,6 +22,16 @@ export interface BoundAddress {
   host: string;
   port: number;
   label: string;
+  /** The port the Corefile asked for (0 = any). */
+  configured: number;
+}
+
+/** Bound ports by listen address as configured ({@link portKey}): what the other workers of the process bind. */
+export type PortMap = ReadonlyMap<string, number>;
+
+/** The key of a listen address in a {@link PortMap}. */
+export function portKey(host: string, configured: number): string {
+  return `${host}|${configured}`;
 }
 
 type Hook = () => void | Promise<void>;
@@ -47,6 +57,16 @@ export interface ServerOptions {
   fastPath?: boolean;
   /** Bound on memoized replies per server block (default DEFAULT_MEMO_ENTRIES). */
   memoEntries?: number;
+  /**
+   * Share every DNS address with the other workers of the process (SO_REUSEPORT, lib/workers). The primary
+   * worker first binds each address exclusively, so an address held by another process still fails the start.
+   */
+  reusePort?: boolean;
+  /**
+   * Secondary workers: the ports the primary bound, asked for just before binding (the primary may still be
+   * starting); every listener binds the primary's port for its address, `.:0` keys included.
+   */
+  ports?: () => Promise<PortMap>;
 }
 
 export class DnsServer {
@@ -67,6 +87,8 @@ export class DnsServer {
   private readonly listeners: Listener[] = [];
   private readonly byLabel = new Map<string, Dispatcher>();
   private stopped = false;
+  private readonly reusePort: boolean;
+  private readonly ports: (() => Promise<PortMap>) | undefined;
 
   /** Builds every chain (plugins' build() runs here); throws when a plugin cannot be built. */
   constructor(plan: ServerPlan, log: Logger, opts: ServerOptions = {}) {
@@ -74,6 +96,8 @@ export class DnsServer {
     this.log = log;
     this.exit = opts.exit ?? ((code) => process.exit(code));
     this.metrics = opts.metrics ?? new Registry();
+    this.reusePort = opts.reusePort === true;
+    this.ports = opts.ports;
     const routed = new Map<BlockPlan, RoutedBlock>();
     for (const block of plan.blocks) {
       const opaque: string[] = [];
@@ -122,7 +146,7 @@ export class DnsServer {
           taken.push({ mine: l, theirs });
           continue;
         }
-        l.port = await bindPair(l, 10);
+        l.port = await this.bind(l);
       }
     } catch (err) {
       await Promise.all(this.listeners.filter((l) => !taken.some((x) => x.mine === l)).flatMap((l) => [l.udp.close(), l.tcp.close()]));
@@ -141,7 +165,7 @@ export class DnsServer {
     for (const l of this.listeners) {
       l.dispatcher.label = listenerLabel(l.host, l.port);
       this.byLabel.set(l.dispatcher.label, l.dispatcher);
-      bound.push({ host: l.host, port: l.port, label: l.dispatcher.label });
+      bound.push({ host: l.host, port: l.port, label: l.dispatcher.label, configured: l.configured });
     }
     for (const { block, fn } of this.listening) {
       const mine = this.plan.listeners.flatMap((lp, i) => ([...lp.zones.values()].includes(block) ? [bound[i]!] : []));
@@ -175,6 +199,23 @@ export class DnsServer {
     if (final) await run(this.finalShutdowns);
     await run(this.shutdowns);
     await Promise.all(this.listeners.filter((l) => !l.adopted).flatMap((l) => [l.udp.close(), l.tcp.close()]));
+  }
+
+  /** Bind one listener's UDP and TCP sockets; resolves with the port. */
+  private async bind(l: Listener): Promise<number> {
+    if (!this.reusePort) return bindPair(l, 10);
+    if (this.ports !== undefined) {
+      // A secondary worker joins the primary's sockets on the same port.
+      l.port = (await this.ports()).get(portKey(l.host, l.configured)) ?? l.configured;
+      return bindPair(l, 1, true);
+    }
+    // The primary: a socket of another process with SO_REUSEPORT (same user) would let a shared bind succeed and
+    // silently split the traffic, so the address is first bound exclusively — failing as a single process does
+    // when it is taken — then released and bound again, shared, on the same port.
+    const port = await bindPair(l, 10);
+    await Promise.all([l.udp.close(), l.tcp.close()]);
+    l.port = port;
+    return bindPair(l, 1, true);
   }
 
   /** Chains that threw, summed over listeners (coredns_panics_total). */
@@ -230,14 +271,14 @@ export function listenerLabel(host: string, port: number): string {
  * Bind UDP and TCP on the same port. With port 0 the UDP socket picks a free port and TCP follows it; if TCP finds
  * that port taken, both retry with a fresh one.
  */
-async function bindPair(l: Listener, tries: number): Promise<number> {
-  const port = await l.udp.listen(l.host, l.port);
+async function bindPair(l: Listener, tries: number, reusePort = false): Promise<number> {
+  const port = await l.udp.listen(l.host, l.port, reusePort);
   try {
-    await l.tcp.listen(l.host, port);
+    await l.tcp.listen(l.host, port, reusePort);
     return port;
   } catch (err) {
     await l.udp.close();
-    if (l.port === 0 && tries > 1 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') return bindPair(l, tries - 1);
+    if (l.port === 0 && tries > 1 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') return bindPair(l, tries - 1, reusePort);
     throw err;
   }
 }

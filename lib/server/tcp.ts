@@ -5,6 +5,7 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Peer, ReplySink } from '../query.js';
+import type { WithReusePort } from '../workers/reuse-port.js';
 import type { Dispatcher } from './dispatcher.js';
 
 export const FIRST_READ_TIMEOUT_MS = 3000;
@@ -69,8 +70,11 @@ export class TcpListener {
     this.dispatcher = dispatcher;
   }
 
-  /** Listen on `host:port` ('' = every address). Resolves with the bound port. */
-  listen(host: string, port: number): Promise<number> {
+  /**
+   * Listen on `host:port` ('' = every address). Resolves with the bound port. With `reusePort` the address is
+   * shared with the other workers of the process (SO_REUSEPORT: the kernel spreads connections over them).
+   */
+  listen(host: string, port: number, reusePort = false): Promise<number> {
     return new Promise((resolve, reject) => {
       const srv = net.createServer((sock) => {
         this.conns.add(sock);
@@ -78,8 +82,9 @@ export class TcpListener {
         new TcpConnection(sock, this);
       });
       srv.once('error', reject);
-      const opts: net.ListenOptions = { port, exclusive: true };
+      const opts: WithReusePort<net.ListenOptions> = { port, exclusive: true };
       if (host !== '') opts.host = host;
+      if (reusePort) opts.reusePort = true;
       srv.listen(opts, () => {
         srv.off('error', reject);
         srv.on('error', (err) => this.log.error({ err }, 'tcp server error'));

@@ -2,6 +2,7 @@
 import dgram from 'node:dgram';
 import type { Logger } from 'pino';
 import type { Peer, ReplySink } from '../query.js';
+import type { WithReusePort } from '../workers/reuse-port.js';
 import type { Dispatcher } from './dispatcher.js';
 
 /** Ask the kernel for a large receive buffer so bursts queue instead of dropping (Linux caps it at 2×rmem_max). */
@@ -28,21 +29,24 @@ export class UdpListener implements ReplySink {
 
   /**
    * Bind `host:port` ('' = every address: a dual-stack IPv6 socket, or IPv4 only where IPv6 is unavailable).
-   * Resolves with the bound port (useful when `port` is 0).
+   * Resolves with the bound port (useful when `port` is 0). With `reusePort` the address is shared with the other
+   * workers of the process (SO_REUSEPORT: the kernel spreads datagrams over the sockets by source address and port).
    */
-  async listen(host: string, port: number): Promise<number> {
+  async listen(host: string, port: number, reusePort = false): Promise<number> {
     const v6 = host === '' || host.includes(':');
     try {
-      return await this.bind(v6 ? 'udp6' : 'udp4', host === '' ? '::' : host, port);
+      return await this.bind(v6 ? 'udp6' : 'udp4', host === '' ? '::' : host, port, reusePort);
     } catch (err) {
       if (host !== '' || (err as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT') throw err;
-      return this.bind('udp4', '0.0.0.0', port);
+      return this.bind('udp4', '0.0.0.0', port, reusePort);
     }
   }
 
-  private bind(type: 'udp4' | 'udp6', address: string, port: number): Promise<number> {
+  private bind(type: 'udp4' | 'udp6', address: string, port: number, reusePort: boolean): Promise<number> {
     return new Promise((resolve, reject) => {
-      const s = dgram.createSocket({ type, ipv6Only: false, recvBufferSize: RECV_BUFFER });
+      const options: WithReusePort<dgram.SocketOptions> = { type, ipv6Only: false, recvBufferSize: RECV_BUFFER };
+      if (reusePort) options.reusePort = true;
+      const s = dgram.createSocket(options);
       const fail = (err: Error): void => {
         s.close();
         reject(err);

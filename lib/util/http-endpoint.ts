@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { ConfigError, type Token } from '../corefile/types.js';
+import { isSecondary } from './worker-peers.js';
 
 /** A listen address as written (`:8080`, `localhost:9153`, `[::1]:8181`), split. */
 export interface HostPort {
@@ -68,9 +69,12 @@ export class HttpEndpoint {
   private server: http.Server | undefined = undefined;
   /** The bound port once listening (the real one when the address asked for port 0), else 0. */
   port = 0;
+  /** False in a secondary worker (lib/workers): the primary's listener answers for the whole process. */
+  private readonly binds: boolean;
 
-  constructor(where: HostPort) {
+  constructor(where: HostPort, binds = true) {
     this.where = where;
+    this.binds = binds;
   }
 
   /** Serve `path` with `route`. */
@@ -82,12 +86,16 @@ export class HttpEndpoint {
     return this.server !== undefined;
   }
 
-  /** Open the listener; rejects with the listen error (port in use, bad port) so start-up fails like CoreDNS's. */
+  /**
+   * Open the listener; rejects with the listen error (port in use, bad port) so start-up fails like CoreDNS's.
+   * Resolves with 0, listening on nothing, for an endpoint that does not bind.
+   */
   async listen(): Promise<number> {
     const { host, port: portText, addr } = this.where;
     if (!/^\d+$/.test(portText) || Number(portText) > 65535) {
       throw new Error(`listen tcp ${addr}: unknown port ${JSON.stringify(portText)}`);
     }
+    if (!this.binds) return 0;
     const server = http.createServer((req, res) => this.dispatch(req, res));
     // CoreDNS ready/metrics servers use 5 s timeouts; an idle keep-alive client must not hold shutdown.
     server.keepAliveTimeout = 5000;
@@ -165,7 +173,7 @@ export function sharedEndpoint(reg: Registry, plugin: string, where: HostPort): 
   const map = shared(reg).endpoints;
   const ep = map.get(key);
   if (ep !== undefined) return { ep, created: false };
-  const fresh = new HttpEndpoint(where);
+  const fresh = new HttpEndpoint(where, !isSecondary(reg));
   map.set(key, fresh);
   return { ep: fresh, created: true };
 }

@@ -24,12 +24,12 @@ export function ensureBuilt(): void {
   if (!existsSync(CLI)) execFileSync('npx', ['tsc', '-p', '.'], { cwd: REPO_ROOT, stdio: 'inherit' });
 }
 
-/** Starts clusterdns with `args`; the process is tracked so {@link killAll} can clean up after a failed test. */
-export function runCli(args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
+/** Starts clusterdns with `args` (under `o.node`, default this Node.js); the process is tracked so {@link killAll} can clean up after a failed test. */
+export function runCli(args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; node?: string } = {}): Proc {
   // tap runs tests with NODE_OPTIONS loading its TypeScript and coverage hooks; the built CLI needs none of them
   // (and starts several times faster without).
   const { NODE_OPTIONS: _hooks, ...env } = process.env;
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd ?? REPO_ROOT, env: { ...env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(o.node ?? process.execPath, [CLI, ...args], { cwd: o.cwd ?? REPO_ROOT, env: { ...env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let out = '';
   let err = '';

@@ -54,6 +54,8 @@ export class HealthService {
     env.onStartup(async () => {
       const port = await ep.listen();
       this.started = true;
+      // A secondary worker (lib/workers) binds nothing: the primary's listener and its self-probe serve for it.
+      if (!ep.listening) return;
       const probe = new SelfProbe(this.metrics, env.log, cfg.where.host, port);
       this.probes.push(probe);
       probe.start();

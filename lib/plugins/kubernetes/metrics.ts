@@ -97,12 +97,15 @@ function makeApiMetrics(reg: Registry): SourceObserver {
     name: 'clusterdns_kubernetes_synced',
     help: '1 once every watched Kubernetes collection has been listed, else 0.',
     registers,
+    // With several workers (lib/workers), 1 only when every one has synced.
+    aggregator: 'min',
   });
   const lastEvent = new Gauge({
     name: 'clusterdns_kubernetes_last_event_timestamp_seconds',
     help: 'Unix time of the last list or watch event received, by resource.',
     labelNames: ['resource'],
     registers,
+    aggregator: 'max',
   });
   const restarts = new Counter({
     name: 'clusterdns_kubernetes_watch_restarts_total',

@@ -6,6 +6,8 @@ import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-clien
 import type { PluginEnv } from '../../plugin.js';
 import { VERSION } from '../../version.js';
 import { oncePerInstance, reply, sharedEndpoint, type HttpEndpoint } from '../../util/http-endpoint.js';
+import { isSecondary, peersOf } from '../../util/worker-peers.js';
+import { aggregatedMetrics } from './aggregate.js';
 import { DnsMetrics } from './dns.js';
 import type { PrometheusConfig } from './setup.js';
 
@@ -25,6 +27,8 @@ export class PrometheusService {
       help: "A metric with a constant '1' value labeled by version, revision, and goversion from which CoreDNS was built.",
       labelNames: ['version', 'revision', 'goversion'],
       registers: [reg],
+      // Several workers of one process (lib/workers) each have it: still one build.
+      aggregator: 'max',
     });
     // goversion carries the runtime's version: Node's here, as CoreDNS reports Go's.
     build.labels(VERSION, '', process.version).set(1);
@@ -42,9 +46,12 @@ export class PrometheusService {
       help: 'A metric that indicates whether a plugin is enabled on per server and zone basis.',
       labelNames: ['server', 'zone', 'view', 'name'],
       registers: [reg],
+      aggregator: 'max',
     });
-    // CoreDNS exports the Go runtime and process collectors; Node's process_* and nodejs_* stand in for them.
-    collectDefaultMetrics({ register: reg });
+    // CoreDNS exports the Go runtime and process collectors; Node's process_* and nodejs_* stand in for them. The
+    // process_* series cover every thread, so with several workers only the primary exports them (and nodejs_*,
+    // which then describe the primary's thread).
+    if (!isSecondary(reg)) collectDefaultMetrics({ register: reg });
   }
 
   /** Add one block's `prometheus`: count its zones, share or open its listener, report its plugins. */
@@ -69,7 +76,8 @@ export class PrometheusService {
     if (!created) return;
     this.endpoints.push(ep);
     ep.route('/metrics', async (_req, res) => {
-      const text = await this.reg.metrics();
+      const peers = peersOf(this.reg);
+      const text = peers === undefined ? await this.reg.metrics() : await aggregatedMetrics(this.reg, await peers.metrics());
       reply(res, 200, text, this.reg.contentType);
     });
     env.onStartup(async () => {

@@ -33,3 +33,18 @@ export class ReadinessList {
     return { ready: false, notReady: [...names].sort().join(',') };
   }
 }
+
+/**
+ * The verdict of a process serving with several workers (lib/workers): ready when every worker is, else the sorted
+ * union of what is not ready in any of them.
+ */
+export function combine(verdicts: readonly Verdict[]): Verdict {
+  const names = new Set<string>();
+  let ready = true;
+  for (const v of verdicts) {
+    if (v.ready) continue;
+    ready = false;
+    for (const n of v.notReady.split(',')) if (n !== '') names.add(n);
+  }
+  return ready ? { ready: true, notReady: '' } : { ready: false, notReady: [...names].sort().join(',') };
+}

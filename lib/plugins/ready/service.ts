@@ -6,7 +6,8 @@
 import type { Registry } from 'prom-client';
 import type { PluginEnv } from '../../plugin.js';
 import { isShuttingDown, markShuttingDown, oncePerInstance, reply, sharedEndpoint, type HttpEndpoint } from '../../util/http-endpoint.js';
-import { ReadinessList } from './list.js';
+import { peersOf } from '../../util/worker-peers.js';
+import { ReadinessList, combine } from './list.js';
 import type { ReadyConfig } from './setup.js';
 
 /** Per server instance: one readiness list per listen address. */
@@ -30,9 +31,13 @@ export class ReadyService {
     if (cfg.monitor === 'continuously') list.continuously = true;
     if (!created) return;
     const checks = list;
-    ep.route('/ready', (_req, res) => {
+    ep.route('/ready', async (_req, res) => {
       if (isShuttingDown(env.metrics)) return reply(res, 503, 'Shutting down');
-      const v = checks.check();
+      // With several workers (lib/workers) the process is ready only when every one of them is.
+      const peers = peersOf(env.metrics);
+      const own = checks.check();
+      const v = peers === undefined ? own : combine([own, ...(await peers.readiness(checks.continuously))]);
+      if (isShuttingDown(env.metrics)) return reply(res, 503, 'Shutting down');
       if (v.ready) return reply(res, 200, 'OK');
       env.log.info(`Plugins not ready: ${JSON.stringify(v.notReady)}`);
       reply(res, 503, v.notReady);
