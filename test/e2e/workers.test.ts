@@ -263,6 +263,19 @@ t.test('with Node.js 22.12 or newer', async (t) => {
     await none.exited;
   });
 
+  t.test('loop: a forwarding loop through the workers is still found and ends the process', async (t) => {
+    // Each worker probes with its own name, and a looping probe lands on any worker, so it takes more hops than
+    // with one worker to come back to its own; it must still come back.
+    const p = await ports();
+    const conf = path.join(TMP, 'loop.Corefile');
+    writeFileSync(conf, `.:${p.dns} {\n    bind 127.0.0.1\n    loop\n    forward . 127.0.0.1:${p.dns}\n}\n`);
+    const proc = run(['-conf', conf, '-workers', '2']);
+    const { code } = await proc.exited;
+    t.equal(code, 1, 'the process ends with status 1');
+    const said = proc.logs().find((l) => l.level === 'fatal');
+    t.match(String(said?.msg), /^Loop \(127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+\) detected for zone "\."/, 'saying why');
+  });
+
   t.test('an address taken by another process fails the start, also when that process shares it with SO_REUSEPORT', async (t) => {
     const p = await ports();
     const conf = corefile(path.join(TMP, 'taken.Corefile'), p);
