@@ -4,8 +4,11 @@
 //
 // Started by bench/api-sync.ts with an IPC channel (child_process.fork); not meant to be run by hand:
 //   node --import=@isaacs/ts-node-temp-fork-for-pr-2009/import bench/fake-api.ts CLUSTER_DIR
-// Messages from the parent:  {id, op: 'create' | 'update', obj}   → {id, t, d}: the epoch ms just before the write
-//                                                                   (performance.timeOrigin + now) and its duration
+// Messages from the parent:  {id, op: 'create' | 'update', obj}   → {id, t, d}: t, the epoch ms (performance.timeOrigin
+//                                                                   + now) when the fake had stored the object and
+//                                                                   handed the watch event to the sockets (Node writes
+//                                                                   them out at the end of this tick); d, how long
+//                                                                   storing and encoding took before that
 //                            {op: 'stop'}                         → closes the server and exits
 // Sent once ready:           {ready: URL, loaded: N}
 import { readFileSync } from 'node:fs';
@@ -46,7 +49,8 @@ process.on('message', (m: Request) => {
   const began = performance.now();
   if (m.op === 'create') api.create(m.obj!);
   else api.update(m.obj!);
-  send({ id: m.id, t: performance.timeOrigin + began, d: performance.now() - began });
+  const written = performance.now();
+  send({ id: m.id, t: performance.timeOrigin + written, d: written - began });
 });
 // The parent gone (killed, crashed): nothing left to serve.
 process.on('disconnect', () => void api.stop().then(() => process.exit(0)));
