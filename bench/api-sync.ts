@@ -16,6 +16,8 @@
 //     --fill          before sampling, send every question of the bench's ptr and forward query files once
 //                     (dnsperf), so the reply memo and, with kubeadm, the cache are as full as a serving DNS
 //                     server's: the invalidations a change triggers then have something to scan
+//     --load QPS      while sampling, dnsperf sends QPS queries a second (a serving DNS server's traffic: the bench's
+//                     clusterip-a, headless-a, ptr and, with kubeadm, forward questions, interleaved)
 //     --pin           pin clusterdns to cpu0 and the fake API server, the probe and the upstream to cpu1 (off by
 //                     default: on a shared machine a pinned process cannot move away from a busy core)
 //     --port P        clusterdns's DNS port on 127.0.0.1 (default $API_SYNC_PORT or 15399); with kubeadm, P+1 is
@@ -53,6 +55,7 @@ interface Options {
   endpoints: number;
   corefile: 'kubernetes' | 'kubeadm';
   fill: boolean;
+  load: number;
   pin: boolean;
   port: number;
   trace: boolean;
@@ -61,7 +64,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { dir: '', samples: 500, gapMs: 20, endpoints: 1, corefile: 'kubernetes', fill: false, pin: false, port: Number(process.env.API_SYNC_PORT ?? 15399), trace: false };
+  const o: Options = { dir: '', samples: 500, gapMs: 20, endpoints: 1, corefile: 'kubernetes', fill: false, load: 0, pin: false, port: Number(process.env.API_SYNC_PORT ?? 15399), trace: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = (): number => {
@@ -75,6 +78,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--port') o.port = num();
     else if (a === '--trace') o.trace = true;
     else if (a === '--fill') o.fill = true;
+    else if (a === '--load') o.load = num();
     else if (a === '--pin') o.pin = true;
     else if (a === '--json') o.json = argv[++i];
     else if (a === '--profile') o.profile = argv[++i];
@@ -85,7 +89,7 @@ function parseArgs(argv: string[]): Options {
     } else if (a.startsWith('--')) throw new Error(`unknown option ${a} (see the head of bench/api-sync.ts)`);
     else o.dir = a;
   }
-  if (!o.dir) throw new Error('Use: bench/api-sync.ts CLUSTER_DIR [--samples N] [--gap MS] [--endpoints N] [--corefile kubernetes|kubeadm] [--fill] [--pin] [--port P] [--trace] [--json FILE] [--profile FILE]');
+  if (!o.dir) throw new Error('Use: bench/api-sync.ts CLUSTER_DIR [--samples N] [--gap MS] [--endpoints N] [--corefile kubernetes|kubeadm] [--fill] [--load QPS] [--pin] [--port P] [--trace] [--json FILE] [--profile FILE]');
   if (o.samples < 1) throw new Error('--samples needs at least 1');
   if (o.endpoints < 1 || o.endpoints > 1000) throw new Error('--endpoints takes 1 to 1000 (an EndpointSlice holds at most 1000)');
   return o;
@@ -283,6 +287,22 @@ const metricsBefore = opts.corefile === 'kubeadm' ? await scrapeProgramming() : 
 
 interface Sample { triggered: number; wrote: number; encodeMs: number; applied?: number; arrived?: number; answered: number; ms: number; appliedMs?: number; polls: number }
 const samples: Sample[] = [];
+let loadGen: ChildProcess | null = null;
+if (opts.load > 0) {
+  // Interleaved, so every stretch of the run has every kind of question.
+  const mixes = ['clusterip-a', 'headless-a', 'ptr', ...(opts.corefile === 'kubeadm' ? ['forward'] : [])].map((m) =>
+    readFileSync(join(cacheDir, 'queries', `${m}.txt`), 'utf8').split('\n').filter(Boolean),
+  );
+  const lines: string[] = [];
+  for (let i = 0; i < Math.max(...mixes.map((m) => m.length)); i++) for (const m of mixes) if (i < m.length) lines.push(m[i]!);
+  writeFileSync(`${tmp}/load.txt`, lines.join('\n') + '\n');
+  // Bounded: long enough for the samples at their slowest, killed once they are done.
+  const secs = Math.ceil((opts.samples * (opts.gapMs + 50)) / 1000) + 10;
+  const [cmd, args] = pinned(1, 'dnsperf', ['-s', '127.0.0.1', '-p', String(opts.port), '-d', `${tmp}/load.txt`, '-l', String(secs), '-Q', String(opts.load), '-c', '1', '-q', '100']);
+  loadGen = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(loadGen);
+  await sleep(1000);
+}
 const stopSelfLog = opts.trace ? startStallLog(logs.probe) : () => {};
 const cpu0 = cpuTimes();
 const load0 = loadavg();
@@ -311,6 +331,16 @@ for (let i = 0; i < opts.samples; i++) {
   if (opts.gapMs) await sleep(opts.gapMs);
 }
 const cdCpuMs = processCpuMs(cdPid) - cdCpu0;
+let loadSummary = '';
+if (loadGen) {
+  const out: Buffer[] = [];
+  loadGen.stdout!.on('data', (d: Buffer) => out.push(d));
+  const ended = new Promise((r) => loadGen!.once('exit', r));
+  loadGen.kill('SIGINT'); // dnsperf prints its statistics when interrupted
+  await Promise.race([ended, sleep(5000)]);
+  const text = Buffer.concat(out).toString();
+  loadSummary = `dnsperf: ${/Queries completed:\s+(\d+)/.exec(text)?.[1] ?? '?'} answered, ${/Queries lost:\s+(\d+)/.exec(text)?.[1] ?? '?'} lost, ${/Queries per second:\s+([\d.]+)/.exec(text)?.[1] ?? '?'} QPS`;
+}
 if (opts.profile) process.kill(cdPid, 'SIGUSR2');
 const apiCpuMs = processCpuMs(api.pid!) - apiCpu0;
 const cpu1 = cpuTimes();
@@ -352,7 +382,7 @@ const appliedSamples = samples.filter((s) => s.appliedMs !== undefined);
 const appliedFig = appliedSamples.length ? figuresOf(appliedSamples.map((s) => s.appliedMs!)) : undefined;
 const busyPct = (100 * (cpu1.busy - cpu0.busy)) / Math.max(1, cpu1.total - cpu0.total);
 console.log(
-  `programming latency over ${samples.length} EndpointSlice updates (${opts.endpoints} endpoint${opts.endpoints > 1 ? 's' : ''} per slice, ${opts.gapMs} ms apart, ${opts.corefile} Corefile${opts.fill ? ', filled' : ''}${opts.pin ? ', pinned' : ''}):`,
+  `programming latency over ${samples.length} EndpointSlice updates (${opts.endpoints} endpoint${opts.endpoints > 1 ? 's' : ''} per slice, ${opts.gapMs} ms apart, ${opts.corefile} Corefile${opts.fill ? ', filled' : ''}${opts.load ? `, ${opts.load} QPS of queries` : ''}${opts.pin ? ', pinned' : ''}):`,
 );
 if (appliedFig) console.log(`  ${line(`write → applied by clusterdns (${appliedFig.samples} samples)`, appliedFig)}`);
 else console.log('  write → applied: no applied batches were logged');
@@ -367,7 +397,7 @@ if (appliedSamples.length) {
 console.log(
   `  CPU: clusterdns ${f(cdCpuMs / samples.length)} ms per sample, fake API server ${f(apiCpuMs / samples.length)} ms per sample (10 ms ticks, over all samples; ` +
     `the fake stored and encoded each update in ${f(figuresOf(samples.map((s) => s.encodeMs)).p50)} ms at p50, before the write); ` +
-    `machine ${busyPct.toFixed(0)}% busy while sampling; load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after`,
+    `${loadSummary ? `${loadSummary}; ` : ''}machine ${busyPct.toFixed(0)}% busy while sampling; load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after`,
 );
 
 // The programming-duration metric must say what this harness saw: from each trigger time (whole ms, as the
