@@ -25,6 +25,8 @@
 //     --trace         also log GC pauses and event-loop stalls of clusterdns, the fake API server and this process
 //                     (bench/stall-hook.mjs) and attribute every slow sample to what overlapped it
 //     --json FILE     write the samples and figures as JSON
+//   Environment: CLUSTERDNS_DIST (default ./dist): the build to run, e.g. another commit's, to compare two builds
+//   with the same harness (as bench/run.sh).
 //     --profile FILE  CPU-profile clusterdns while sampling (bench/prof-hook.mjs) into FILE (.cpuprofile); see
 //                     bench/profile-top.mjs for the top functions
 //
@@ -204,7 +206,7 @@ const env = {
 };
 const t0 = Date.now();
 const preload = ['--import', hook, ...(opts.profile ? ['--import', join(bench, 'prof-hook.mjs')] : [])];
-const [cdCmd, cdArgs] = pinned(0, 'node', [...preload, join(root, 'dist/bin/clusterdns.js'), '-conf', `${tmp}/Corefile`]);
+const [cdCmd, cdArgs] = pinned(0, 'node', [...preload, join(process.env.CLUSTERDNS_DIST ?? join(root, 'dist'), 'bin/clusterdns.js'), '-conf', `${tmp}/Corefile`]);
 const cd = spawn(cdCmd, cdArgs, { stdio: ['ignore', 'pipe', 'inherit'], env });
 children.push(cd);
 let synced = 0;
