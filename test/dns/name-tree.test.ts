@@ -3,6 +3,7 @@
 import t from 'tap';
 import { isSubdomain } from '../../lib/dns/name.js';
 import { NameTree } from '../../lib/dns/name-tree.js';
+import { seededRandom } from '../support/random.js';
 
 t.test('values at and below a name', async (t) => {
   const tree = new NameTree<string>();
@@ -39,14 +40,7 @@ t.test('escaped dots do not split labels', async (t) => {
 });
 
 t.test('random adds and deletes agree with a scan, and nothing is left behind', async (t) => {
-  // mulberry32, seeded: the same run every time.
-  let seed = 42;
-  const rnd = (n: number): number => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((((x ^ (x >>> 14)) >>> 0) / 4294967296) * n) | 0;
-  };
+  const rnd = seededRandom(42);
   const labels = ['a', 'b', 'c', 'svc', 'ns'];
   const randomName = (): string => Array.from({ length: 1 + rnd(4) }, () => labels[rnd(labels.length)]).join('.') + '.';
   const tree = new NameTree<number>();

@@ -7,6 +7,7 @@ import { ClusterModel } from '../../../lib/kube/model.js';
 import { ClusterZone } from '../../../lib/zone/cluster-zone.js';
 import { reverseName } from '../../../lib/dns/reverse.js';
 import { ns, pod, slice, svc, ep } from '../../support/k8s-objects.js';
+import { seededRandom } from '../../support/random.js';
 
 const events: ChangeEvent[] = [
   { kind: 'Service', type: 'added', obj: svc('team', 'web', { ips: ['10.96.0.10'] }) },
@@ -55,14 +56,7 @@ t.test('a slice update invalidates the reverse names of exactly the endpoints it
 
 // The property the narrowing must keep: every address whose PTR answer the zone changes is invalidated.
 t.test('random slice updates: every changed PTR answer is invalidated', async (t) => {
-  // mulberry32: a small seeded generator whose low bits are as random as its high ones.
-  let seed = 7;
-  const rnd = (n: number): number => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return (((x ^ (x >>> 14)) >>> 0) / 4294967296) * n | 0;
-  };
+  const rnd = seededRandom(7);
   for (const endpointPodNames of [false, true]) {
     const model = new ClusterModel();
     const zone = new ClusterZone(model, { endpointPodNames });
