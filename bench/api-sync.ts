@@ -18,6 +18,9 @@
 //                     server's: the invalidations a change triggers then have something to scan
 //     --load QPS      while sampling, dnsperf sends QPS queries a second (a serving DNS server's traffic: the bench's
 //                     clusterip-a, headless-a, ptr and, with kubeadm, forward questions, interleaved)
+//     --nice N        run clusterdns, the fake API server and this process at nice N (-20..19; negative needs root):
+//                     on a machine shared with other work, -10 lets the measured processes run when they wake,
+//                     as a DNS Pod's CPU request would on a node, so the figures show clusterdns, not the neighbours
 //     --pin           pin clusterdns to cpu0 and the fake API server, the probe and the upstream to cpu1 (off by
 //                     default: on a shared machine a pinned process cannot move away from a busy core)
 //     --port P        clusterdns's DNS port on 127.0.0.1 (default $API_SYNC_PORT or 15399); with kubeadm, P+1 is
@@ -41,7 +44,7 @@
 // Times in different processes are lined up through performance.timeOrigin (epoch ms, microsecond resolution).
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg, setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { writeKubeconfig } from '../test/support/fake-apiserver.js';
@@ -59,6 +62,7 @@ interface Options {
   corefile: 'kubernetes' | 'kubeadm';
   fill: boolean;
   load: number;
+  nice: number;
   pin: boolean;
   port: number;
   trace: boolean;
@@ -67,7 +71,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { dir: '', samples: 500, gapMs: 20, endpoints: 1, corefile: 'kubernetes', fill: false, load: 0, pin: false, port: Number(process.env.API_SYNC_PORT ?? 15399), trace: false };
+  const o: Options = { dir: '', samples: 500, gapMs: 20, endpoints: 1, corefile: 'kubernetes', fill: false, load: 0, nice: 0, pin: false, port: Number(process.env.API_SYNC_PORT ?? 15399), trace: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = (): number => {
@@ -82,6 +86,10 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--trace') o.trace = true;
     else if (a === '--fill') o.fill = true;
     else if (a === '--load') o.load = num();
+    else if (a === '--nice') {
+      o.nice = Number(argv[++i]);
+      if (!Number.isInteger(o.nice) || o.nice < -20 || o.nice > 19) throw new Error('--nice takes -20 to 19');
+    }
     else if (a === '--pin') o.pin = true;
     else if (a === '--json') o.json = argv[++i];
     else if (a === '--profile') o.profile = argv[++i];
@@ -92,7 +100,7 @@ function parseArgs(argv: string[]): Options {
     } else if (a.startsWith('--')) throw new Error(`unknown option ${a} (see the head of bench/api-sync.ts)`);
     else o.dir = a;
   }
-  if (!o.dir) throw new Error('Use: bench/api-sync.ts CLUSTER_DIR [--samples N] [--gap MS] [--endpoints N] [--corefile kubernetes|kubeadm] [--fill] [--load QPS] [--pin] [--port P] [--trace] [--json FILE] [--profile FILE]');
+  if (!o.dir) throw new Error('Use: bench/api-sync.ts CLUSTER_DIR [--samples N] [--gap MS] [--endpoints N] [--corefile kubernetes|kubeadm] [--fill] [--load QPS] [--nice N] [--pin] [--port P] [--trace] [--json FILE] [--profile FILE]');
   if (o.samples < 1) throw new Error('--samples needs at least 1');
   if (o.endpoints < 1 || o.endpoints > 1000) throw new Error('--endpoints takes 1 to 1000 (an EndpointSlice holds at most 1000)');
   return o;
@@ -109,6 +117,7 @@ const epochNow = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const pinned = (cpu: number, cmd: string, args: string[]): [string, string[]] => (opts.pin ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]);
 if (opts.pin) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+if (opts.nice) setPriority(opts.nice);
 
 /** Busy and total jiffies of all CPUs (/proc/stat), to say how busy the machine was while sampling. */
 function cpuTimes(): { busy: number; total: number } {
@@ -139,6 +148,7 @@ const api = fork(join(bench, 'fake-api.ts'), [opts.dir], {
 });
 children.push(api);
 if (opts.pin) spawnSync('taskset', ['-cp', '1', String(api.pid)], { stdio: 'ignore' });
+if (opts.nice) setPriority(api.pid!, opts.nice);
 const apiReady = await new Promise<{ ready: string; loaded: number }>((resolve, reject) => {
   api.once('message', (m) => resolve(m as { ready: string; loaded: number }));
   api.once('exit', (code) => reject(new Error(`the fake API server exited (${code}) before it was ready`)));
@@ -197,10 +207,13 @@ const env = {
 const t0 = Date.now();
 const preload = ['--import', hook, ...(opts.profile ? ['--import', join(bench, 'prof-hook.mjs')] : [])];
 const [cdCmd, cdArgs] = pinned(0, 'node', [...preload, join(process.env.CLUSTERDNS_DIST ?? join(root, 'dist'), 'bin/clusterdns.js'), '-conf', `${tmp}/Corefile`]);
-const cd = spawn(cdCmd, cdArgs, { stdio: ['ignore', 'pipe', 'inherit'], env });
+// Through nice(1), so that every thread of clusterdns (GC helpers included) has the priority, not only the first.
+const cd = opts.nice
+  ? spawn('nice', ['-n', String(opts.nice), cdCmd, ...cdArgs], { stdio: ['ignore', 'pipe', 'inherit'], env })
+  : spawn(cdCmd, cdArgs, { stdio: ['ignore', 'pipe', 'inherit'], env });
 children.push(cd);
 let synced = 0;
-// taskset execs the command, so the child's pid is clusterdns's either way.
+// taskset and nice exec the command, so the child's pid is clusterdns's either way.
 const cdPid = cd.pid!;
 cd.stdout!.on('data', (d: Buffer) => {
   for (const l of d.toString().split('\n')) {
@@ -374,7 +387,7 @@ const appliedSamples = samples.filter((s) => s.appliedMs !== undefined);
 const appliedFig = appliedSamples.length ? figuresOf(appliedSamples.map((s) => s.appliedMs!)) : undefined;
 const busyPct = (100 * (cpu1.busy - cpu0.busy)) / Math.max(1, cpu1.total - cpu0.total);
 console.log(
-  `programming latency over ${samples.length} EndpointSlice updates (${opts.endpoints} endpoint${opts.endpoints > 1 ? 's' : ''} per slice, ${opts.gapMs} ms apart, ${opts.corefile} Corefile${opts.fill ? ', filled' : ''}${opts.load ? `, ${opts.load} QPS of queries` : ''}${opts.pin ? ', pinned' : ''}):`,
+  `programming latency over ${samples.length} EndpointSlice updates (${opts.endpoints} endpoint${opts.endpoints > 1 ? 's' : ''} per slice, ${opts.gapMs} ms apart, ${opts.corefile} Corefile${opts.fill ? ', filled' : ''}${opts.load ? `, ${opts.load} QPS of queries` : ''}${opts.nice ? `, nice ${opts.nice}` : ''}${opts.pin ? ', pinned' : ''}):`,
 );
 if (appliedFig) console.log(`  ${line(`write → applied by clusterdns (${appliedFig.samples} samples)`, appliedFig)}`);
 else console.log('  write → applied: no applied batches were logged');
