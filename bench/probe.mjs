@@ -15,6 +15,7 @@
 import dgram from 'node:dgram';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const TYPES = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, TXT: 16, AAAA: 28, SRV: 33 };
 
@@ -66,8 +67,8 @@ function decodeAnswers(buf) {
   return { rcode, addrs };
 }
 
-/** A UDP client with one query in flight at a time. */
-function client(port) {
+/** A UDP client with one query in flight at a time (bench/api-sync.ts uses it too). */
+export function client(port) {
   const sock = dgram.createSocket('udp4');
   let id = 1;
   let pending = null;
@@ -76,7 +77,8 @@ function client(port) {
     const p = pending;
     pending = null;
     clearTimeout(p.timer);
-    p.resolve(decodeAnswers(msg));
+    // `at`: when the reply was read (performance.now()), before any promise bookkeeping.
+    p.resolve({ ...decodeAnswers(msg), at: performance.now() });
   });
   return {
     /** Resolves to the decoded answer, or null after `timeoutMs` without one. */
@@ -209,10 +211,13 @@ async function prog([port, dir, iterations]) {
   return failed === 0 ? 0 : 1;
 }
 
-const [mode, ...args] = process.argv.slice(2);
-const modes = { wait, 'prog-fixture': progFixture, prog };
-if (!modes[mode]) {
-  console.error('Use: node bench/probe.mjs wait|prog-fixture|prog ... (see the head of this file)');
-  process.exit(2);
+// Run as a command, not when imported for its client.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [mode, ...args] = process.argv.slice(2);
+  const modes = { wait, 'prog-fixture': progFixture, prog };
+  if (!modes[mode]) {
+    console.error('Use: node bench/probe.mjs wait|prog-fixture|prog ... (see the head of this file)');
+    process.exit(2);
+  }
+  process.exitCode = await modes[mode](args);
 }
-process.exitCode = await modes[mode](args);

@@ -45,6 +45,11 @@ export interface FixtureSourceOptions {
   /** Quiet time after the last file event before reloading, in ms (default 50). */
   debounceMs?: number;
   /**
+   * Longest a reload is put off by file events that keep coming, in ms (default 10 × debounceMs): a file rewritten
+   * more often than the quiet time is still picked up.
+   */
+  maxWaitMs?: number;
+  /**
    * Keep endpoints' `targetRefName` (default true); false leaves it '' to save memory when nothing reads it (only
    * the kubernetes plugin's `endpoint_pod_names` does).
    */
@@ -400,6 +405,9 @@ export class FixtureSource implements ClusterSource {
   readonly #log: Logger | undefined;
   readonly #watch: boolean;
   readonly #debounceMs: number;
+  readonly #maxWaitMs: number;
+  // When the first file event of the pending reload came (performance.now()).
+  #firstEvent = 0;
   readonly #load: LoadOptions;
   #synced = false;
   #sink: ModelSink | null = null;
@@ -414,6 +422,7 @@ export class FixtureSource implements ClusterSource {
     this.#log = opts.log;
     this.#watch = opts.watch ?? true;
     this.#debounceMs = opts.debounceMs ?? 50;
+    this.#maxWaitMs = opts.maxWaitMs ?? 10 * this.#debounceMs;
     this.#load = { targetRefNames: opts.targetRefNames ?? true };
   }
 
@@ -471,11 +480,14 @@ export class FixtureSource implements ClusterSource {
   }
 
   #schedule(): void {
+    const now = performance.now();
     if (this.#timer) clearTimeout(this.#timer);
+    else this.#firstEvent = now;
+    const wait = Math.max(0, Math.min(this.#debounceMs, this.#firstEvent + this.#maxWaitMs - now));
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.#reload();
-    }, this.#debounceMs);
+    }, wait);
     this.#timer.unref?.();
   }
 

@@ -1,29 +1,26 @@
 /**
  * One server block's memo of replies the general path wrote and the answering plugin marked replayable
  * (`Query.memo`): wire bytes keyed by the question as sent and the reply variant (transport, EDNS shape). Bounded;
- * emptied per name by the block's invalidations; each entry also carries its plugin's guard stamp, checked on use.
+ * emptied per name by the block's invalidations, which find their entries through a tree of the names held (a scan
+ * of every entry per invalidated name cost ~0.5 ms with a full memo, and every watch event invalidates a few names);
+ * each entry also carries its plugin's guard stamp, checked on use.
  * Key and reply bytes live in a few large arena buffers, not one Buffer per entry: a Buffer object per entry costs
  * more than its bytes, and a slice of Node's shared pool would pin whole 8 KB slabs.
  */
-import { isSubdomain } from '../dns/name.js';
+import { NameTree } from '../dns/name-tree.js';
 import { redrawRuns, ttlOffsets } from '../dns/record-layout.js';
 import type { MemoGuard } from '../plugin.js';
 
 /** Default bound on entries per block: above each query mix of the 10k-Service benchmark (≤ 15,600 questions); ~400 B each. */
 export const DEFAULT_MEMO_ENTRIES = 16384;
 
-/**
- * Entry checks one synchronous batch of invalidations may cost before the memo is simply emptied: a big zone
- * change (a fixture reload, a namespace going away) announces thousands of suffixes at once, and scanning the memo
- * for each would cost seconds. About 5 ms of scanning; refilling costs one general-path answer per question.
- */
-export const INVALIDATION_BUDGET = 1 << 18;
-
 /** Size of one arena buffer. */
 const ARENA_CHUNK = 256 * 1024;
 
 /** One memoized reply. Entries whose keys hash alike (the same question in other variants, rare collisions) chain. */
 export interface MemoEntry {
+  /** The hash of the key, under which the entry is filed. */
+  readonly hash: number;
   readonly variant: number;
   /** Arena buffer holding the key (the question's name and qtype as sent) and then the reply (ID zeroed). */
   chunk: Buffer;
@@ -72,8 +69,8 @@ export class ReplyMemo {
   /** Replies depend on the request's AD and CD bits (PluginDef.replayFlags): they are part of the variant. */
   readonly keyFlags: boolean;
   #size = 0;
-  // Entry checks spent by invalidations in the current tick; reset by a microtask.
-  #spent = 0;
+  // Every entry by its question name, for invalidation.
+  readonly #names = new NameTree<MemoEntry>();
   // Arena: entries append to `#chunk`; bytes of dropped entries stay until a compaction copies the live ones.
   #chunk: Buffer | null = null;
   #used = 0;
@@ -142,9 +139,11 @@ export class ReplyMemo {
     chunk[at + key.length] = 0;
     chunk[at + key.length + 1] = 0;
     const entry: MemoEntry = {
+      hash,
       variant, chunk, at, keyLength: key.length, replyLength: wire.length, name, guard, stamp: guard.stamp(), rcode, writtenBy, ttlAt, shuffle, next: head,
     };
     this.#map.set(hash, entry);
+    this.#names.add(name, entry);
     this.#size++;
     this.#liveBytes += n;
   }
@@ -153,17 +152,13 @@ export class ReplyMemo {
   invalidate(suffix: string): void {
     if (this.#size === 0) return;
     if (suffix === '.') return this.clear();
-    if (this.#spent === 0) queueMicrotask(() => (this.#spent = 0));
-    this.#spent += this.#size;
-    if (this.#spent > INVALIDATION_BUDGET) return this.clear();
-    for (const [hash, head] of this.#map) {
-      for (let e: MemoEntry | undefined = head; e !== undefined; e = e.next) if (isSubdomain(e.name, suffix)) this.#remove(hash, e);
-    }
+    for (const e of this.#names.under(suffix)) this.#remove(e.hash, e);
   }
 
   /** Forget everything, arena included. */
   clear(): void {
     this.#map.clear();
+    this.#names.clear();
     this.#size = 0;
     this.#chunk = null;
     this.#used = 0;
@@ -235,6 +230,7 @@ export class ReplyMemo {
   }
 
   #dropped(e: MemoEntry): void {
+    this.#names.delete(e.name, e);
     this.#size--;
     this.#liveBytes -= e.keyLength + e.replyLength;
   }

@@ -270,6 +270,24 @@ t.test('watching a directory: new files and deleted files', async (t) => {
   await t.rejects(src.start(m), { message: 'FixtureSource already started' });
 });
 
+t.test('a file rewritten more often than the quiet time is still reloaded (maxWaitMs)', async (t) => {
+  const dir = t.testdir({ 'a.yaml': svcYAML('a', '10.0.0.1') });
+  const file = join(dir, 'a.yaml');
+  // Rewritten every 20 ms for 1.5 s: a 300 ms quiet time alone would wait until the writes stop.
+  const src = new FixtureSource({ path: file, debounceMs: 300, maxWaitMs: 200 });
+  t.teardown(() => src.stop());
+  const m = new ClusterModel();
+  await src.start(m);
+  let reloadedWhileWriting = false;
+  for (let i = 2; i < 77; i++) {
+    writeFileSync(file, svcYAML('a', `10.0.0.${i}`));
+    await new Promise((r) => setTimeout(r, 20));
+    if (m.get('Service', 'default', 'a')?.clusterIPs[0] !== '10.0.0.1') reloadedWhileWriting = true;
+  }
+  t.ok(reloadedWhileWriting, 'reloaded before the writes stopped');
+  await waitFor(() => m.get('Service', 'default', 'a')?.clusterIPs[0] === '10.0.0.76', 'the last write once they stop');
+});
+
 t.test('watch: false does not watch', async (t) => {
   const dir = t.testdir({ 'a.yaml': svcYAML('a', '10.0.0.1') });
   const src = new FixtureSource({ path: join(dir, 'a.yaml'), watch: false });

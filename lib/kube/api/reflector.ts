@@ -12,6 +12,7 @@
  * Objects are converted to slim shapes as they arrive, page by page, so a re-list never holds the raw objects of
  * the whole collection: it builds the new slim listing and replaces that kind in the model in one batch.
  */
+import { channel } from 'node:diagnostics_channel';
 import type { Logger } from 'pino';
 import type { ChangeEvent, Kind, KindMap, ModelSink } from '../types.js';
 import { SlimPool, type SlimPoolOptions } from '../slim.js';
@@ -111,6 +112,26 @@ export interface ReflectorHooks {
   applied?(spec: CollectionSpec, seconds: number): void;
   restarted?(spec: CollectionSpec, reason: RestartReason): void;
 }
+
+/**
+ * Name of the diagnostics channel on which every applied batch of watch events is published as
+ * {@link AppliedMessage}, for tracing tools and benchmarks (bench/stall-hook.mjs lines programming-latency samples up
+ * with it). Publishing costs nothing while nobody subscribes.
+ */
+export const APPLIED_CHANNEL = 'clusterdns:kubernetes:applied';
+
+/** What {@link APPLIED_CHANNEL} carries: times are `performance.now()` milliseconds of this process. */
+export interface AppliedMessage {
+  resource: string;
+  /** Object events in the batch. */
+  events: number;
+  /** When the chunk holding the batch's last line was received. */
+  arrived: number;
+  /** When the model, the zone and the caches had the batch (what `clusterdns_kubernetes_event_programming_seconds` ends at). */
+  applied: number;
+}
+
+const appliedChannel = channel(APPLIED_CHANNEL);
 
 /** Capped exponential backoff with ±20% jitter. */
 export class Backoff {
@@ -445,7 +466,11 @@ export class Reflector<K extends Kind = Kind> {
         this.#rv = null;
         throw new ApplyError(err);
       }
-      this.#hooks.applied?.(this.spec, (performance.now() - arrived) / 1000);
+      const applied = performance.now();
+      this.#hooks.applied?.(this.spec, (applied - arrived) / 1000);
+      if (appliedChannel.hasSubscribers) {
+        appliedChannel.publish({ resource: this.spec.resource, events: batch.length, arrived, applied } satisfies AppliedMessage);
+      }
     }
     this.#rv = rv;
     return expired ? 'expired' : batch.length;

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { FLAG, RCODE } from '../../dns/constants.js';
 import type { Message } from '../../dns/message.js';
 import { isSubdomain } from '../../dns/name.js';
+import { NameTree } from '../../dns/name-tree.js';
 import type { Handler, Served } from '../../plugin.js';
 import { Query, type ReplyHook, type ReplySink } from '../../query.js';
 import { KIND, type Kind, clampTtl, classify, isCacheable, isDenial, minimalTtl } from './classify.js';
@@ -75,6 +76,10 @@ export class CacheHandler implements Handler, ReplaySide {
   private readonly log: Logger | undefined;
   private readonly success: LRUCache<string, Item>;
   private readonly denial: LRUCache<string, Item>;
+  // The keys of each cache by name, so a purge visits only the entries at or below the purged name: zone changes
+  // purge on every watch event, and scanning ~10k entries per name took milliseconds (seconds for a big slice).
+  private readonly successNames = new NameTree<string>();
+  private readonly denialNames = new NameTree<string>();
   private readonly staleSec: number;
   private readonly clientHook = new StoreHook(this, 'client');
   private readonly prefetchHook = new StoreHook(this, 'prefetch');
@@ -101,16 +106,19 @@ export class CacheHandler implements Handler, ReplaySide {
     this.log = opts.log;
     // Expiry is computed from the stored time, not by lru-cache's TTL, so hits can count TTLs down and serve_stale
     // can serve past expiry; lru-cache only bounds the size.
+    // 'set' replaces the item of a key with one for the same name: the key stays filed.
     this.success = new LRUCache<string, Item>({
       max: effectiveCapacity(cfg.success.capacity),
-      dispose: (_v, _k, reason) => {
+      dispose: (v, k, reason) => {
         if (reason === 'evict') this.counters.evictSuccess++;
+        if (reason !== 'set') this.successNames.delete(v.name, k);
       },
     });
     this.denial = new LRUCache<string, Item>({
       max: effectiveCapacity(cfg.denial.capacity),
-      dispose: (_v, _k, reason) => {
+      dispose: (v, k, reason) => {
         if (reason === 'evict') this.counters.evictDenial++;
+        if (reason !== 'set') this.denialNames.delete(v.name, k);
       },
     });
     this.staleSec = Math.trunc(cfg.staleMs / 1000);
@@ -211,12 +219,14 @@ export class CacheHandler implements Handler, ReplaySide {
 
   /** Remove every entry (both caches, all types, DO and CD variants) for the lower-cased name `name`. */
   purge(name: string): void {
-    this.removeWhere((it) => it.name === name);
+    for (const k of this.successNames.at(name)) this.success.delete(k);
+    for (const k of this.denialNames.at(name)) this.denial.delete(k);
   }
 
   /** Remove every entry for `zone` (lower case, absolute) and all names below it. */
   purgeSuffix(zone: string): void {
-    this.removeWhere((it) => isSubdomain(it.name, zone));
+    for (const k of this.successNames.under(zone)) this.success.delete(k);
+    for (const k of this.denialNames.under(zone)) this.denial.delete(k);
   }
 
   /** A snapshot of the counters and the current entry counts. */
@@ -283,10 +293,12 @@ export class CacheHandler implements Handler, ReplaySide {
     if (isDenial(kind)) {
       if (inZones(q.name, this.cfg.denial.disabled)) return false;
       this.denial.set(key, newItem(q.name, m, ttl, this.now()));
+      this.denialNames.add(q.name, key);
       return true;
     }
     if (inZones(q.name, this.cfg.success.disabled)) return false;
     this.success.set(key, newItem(q.name, m, ttl, this.now()));
+    this.successNames.add(q.name, key);
     // CoreDNS: a prefetch that found a positive answer retires the negative entry for the same key.
     if (prefetch) this.denial.delete(key);
     return true;
@@ -352,14 +364,6 @@ export class CacheHandler implements Handler, ReplaySide {
     }
     this.counters.servedStale++;
     return q.reply(replyFrom(q, it, 0), this.name);
-  }
-
-  private removeWhere(pred: (it: Item) => boolean): void {
-    for (const c of [this.success, this.denial]) {
-      const drop: string[] = [];
-      for (const [k, it] of c.entries()) if (pred(it)) drop.push(k);
-      for (const k of drop) c.delete(k);
-    }
   }
 }
 

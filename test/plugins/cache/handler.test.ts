@@ -484,6 +484,28 @@ t.test('purge and purgeSuffix', async (t) => {
   t.equal(r.h.stats.entries.success + r.h.stats.entries.denial, 0, 'the root purges everything');
 });
 
+t.test('purges find entries by name after evictions and replacements', async (t) => {
+  const r = rig('', 'success 1', (q) => reply(q, 0, [`${q.question.name} 60 IN A 10.0.0.1`]));
+  for (let i = 0; i < 1100; i++) await r.ask(`n${i}.${i % 2 ? 'odd' : 'even'}.example.org`);
+  t.equal(r.h.stats.entries.success, 1024, '76 evicted');
+  r.h.purgeSuffix('odd.example.org.');
+  t.equal(r.h.stats.entries.success, 512, 'only the even names are left');
+  r.h.purge('n0.even.example.org.');
+  t.equal(r.h.stats.entries.success, 512, 'purging an evicted name finds nothing');
+  r.h.purge('n1098.even.example.org.');
+  t.equal(r.h.stats.entries.success, 511);
+  // An expired entry asked again is replaced under the same key: it must stay findable.
+  r.clock.now += 61_000;
+  const calls = r.be.calls;
+  await r.ask('n1096.even.example.org');
+  t.equal(r.be.calls, calls + 1, 'fetched again');
+  t.equal(r.h.stats.entries.success, 511, 'replaced, not added');
+  r.h.purge('n1096.even.example.org.');
+  t.equal(r.h.stats.entries.success, 510, 'the replacement is purged by name');
+  r.h.purgeSuffix('example.org.');
+  t.equal(r.h.stats.entries.success, 0);
+});
+
 t.test('capacity: the least recently used entry is evicted', async (t) => {
   const r = rig('', 'success 1', (q) => reply(q, 0, [`${q.question.name} 60 IN A 10.0.0.1`]));
   for (let i = 0; i < 1025; i++) await r.ask(`n${i}.example.org`);
