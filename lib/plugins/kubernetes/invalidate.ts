@@ -30,7 +30,7 @@ export function affectedSuffixes(events: readonly ChangeEvent[], zones: readonly
         for (const o of [e.obj, e.old]) {
           if (!o) continue;
           if (o.serviceName) under(`${o.serviceName}.${o.namespace}.svc`);
-          for (const ep of o.endpoints) ep.addresses.forEach(ptr);
+          o.addresses.forEach(ptr);
         }
         break;
       case 'Pod':
