@@ -224,6 +224,38 @@ t.test('services that derive alike share arrays and sets, and a change to one le
   t.strictSame(h2!.rowIP, ['10.9.2.0', '10.9.2.1', '10.9.2.2']);
 });
 
+t.test("a service made of one slice with every endpoint ready uses the slice's columns as its rows", async (t) => {
+  const r = k8s({
+    args: REV,
+    cluster: {
+      namespaces: [ns('col')],
+      services: [svc('col', 'web', { ips: 'None', ports: [['http', 'TCP', 80]] })],
+      endpointSlices: [slice('col', 'web-1', 'web', [ep('10.6.0.1', { hostname: 'a' }), ep('10.6.0.2', { hostname: 'b' })], { ports: [['http', 'TCP', 80]] })],
+    },
+  });
+  const { model, zone } = r;
+  const sl = model.get('EndpointSlice', 'col', 'web-1')!;
+  const e = zone.service('web.col')!;
+  t.equal(e.rowIP, sl.addresses, 'the address column itself');
+  t.equal(e.rowName, sl.hostnames, 'and the hostname column, already lower case');
+  t.strictSame((await ask(r.handler, `b.web.col.${S}`, 'A')).answer, lines([`b.web.col.${S} 5 IN A 10.6.0.2`]));
+  t.strictSame((await ask(r.handler, '1.0.6.10.in-addr.arpa.', 'PTR')).answer, lines([`1.0.6.10.in-addr.arpa. 5 IN PTR a.web.col.${S}`]));
+
+  // Upper-case hostnames, a not-ready row or a second slice: rows of the zone's own.
+  const update = (obj: ReturnType<typeof slice>): void => model.apply([{ kind: 'EndpointSlice', type: 'modified', obj }]);
+  update(slice('col', 'web-1', 'web', [ep('10.6.0.1', { hostname: 'A' }), ep('10.6.0.2', { hostname: 'b' })], { ports: [['http', 'TCP', 80]], rv: '2' }));
+  t.equal(e.rowIP, model.get('EndpointSlice', 'col', 'web-1')!.addresses);
+  t.strictSame(e.rowName, ['a', 'b'], 'names are stored lower case');
+  t.not(e.rowName, model.get('EndpointSlice', 'col', 'web-1')!.hostnames);
+  update(slice('col', 'web-1', 'web', [ep('10.6.0.1', { ready: false }), ep('10.6.0.2')], { ports: [['http', 'TCP', 80]], rv: '3' }));
+  t.strictSame(e.rowIP, ['10.6.0.2'], 'the not-ready row left out');
+  t.equal(zone.endpointOwners('10.6.0.1'), undefined, 'and out of the reverse index');
+  model.apply([{ kind: 'EndpointSlice', type: 'added', obj: slice('col', 'web-2', 'web', [ep('10.6.0.3')], { ports: [['http', 'TCP', 80]] }) }]);
+  t.strictSame(e.rowIP, ['10.6.0.2', '10.6.0.3']);
+  t.strictSame(e.rowSlice, [0, 1]);
+  t.strictSame((await ask(r.handler, `web.col.${S}`, 'A')).answer, lines(['2', '3'].map((n) => `web.col.${S} 5 IN A 10.6.0.${n}`)));
+});
+
 t.test('noendpoints ignores slices; batches apply atomically', async (t) => {
   const model = modelOf(standardCluster());
   const zone = new ClusterZone(model, { noEndpoints: true });
