@@ -3,6 +3,8 @@
  * clusterdns command line, compatible with the `coredns` binary's flags: -conf, -dns.port (-p), -version,
  * -plugins, -quiet, -pidfile. Go-style flags: `-flag value`, `-flag=value`, and `--flag` alike.
  */
+// First, before the other modules load: keeps V8's young generation small (lib/kube/gc.ts).
+import '../lib/kube/small-young-generation.js';
 import { writeFileSync, rmSync } from 'node:fs';
 import { ConfigError } from '../lib/corefile/types.js';
 import { createLogger } from '../lib/log.js';

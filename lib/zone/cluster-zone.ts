@@ -97,8 +97,6 @@ function ipsOf(svc: Service | undefined): readonly string[] {
 /** The zone: subscribe once, then query. */
 export class ClusterZone {
   readonly #services = new Map<string, ServiceRecords>();
-  // Slice identity (`namespace/name`) → the entry it is filed under, since a slice can be relabelled.
-  readonly #sliceOwner = new Map<string, ServiceRecords>();
   readonly #exposed = new Set<string>();
   readonly #byClusterIP = new MultiIndex<ServiceRecords>();
   readonly #byEndpointIP = new MultiIndex<ServiceRecords>();
@@ -271,7 +269,10 @@ export class ClusterZone {
     }
   }
 
-  /** Applies one batch of model changes (called by the model subscription; public for tests and tools). */
+  /**
+   * Applies one batch of model changes (called by the model subscription; public for tests and tools). Events are
+   * as the model delivers them: `modified` and `deleted` carry the previous object in `old`.
+   */
   apply(events: readonly ChangeEvent[]): void {
     const dirty = new Set<ServiceRecords>();
     let changed = false;
@@ -285,7 +286,7 @@ export class ClusterZone {
           break;
         case 'EndpointSlice':
           if (this.#noEndpoints) break;
-          if (this.#onSlice(ev.type === 'deleted' ? undefined : ev.obj, (ev.obj ?? ev.old)!, dirty)) changed = true;
+          if (this.#onSlice(ev.type === 'deleted' ? undefined : ev.obj, ev.type === 'deleted' ? (ev.old ?? ev.obj) : ev.old, dirty)) changed = true;
           break;
         case 'Pod':
           if (!this.#podsVerified) break;
@@ -345,35 +346,38 @@ export class ClusterZone {
     return true;
   }
 
-  #onSlice(obj: EndpointSlice | undefined, ref: EndpointSlice, dirty: Set<ServiceRecords>): boolean {
-    const id = [ref.namespace, ref.name].join('/');
-    const prevEntry = this.#sliceOwner.get(id);
-    const show = obj !== undefined && obj.serviceName !== '' && visible(this.#labelSelector, obj.labels);
-    const nextEntry = show ? this.#entry(obj.serviceName, obj.namespace) : undefined;
+  // Where a slice is filed follows from the slice itself (its service-name label, if the label selector shows it),
+  // so the entry of the previous copy is found from `old`, which the model's events carry, and no slice → entry
+  // map is kept (~1 MB at 10,000 slices).
+  #sliceEntry(sl: EndpointSlice | undefined, create: boolean): ServiceRecords | undefined {
+    if (sl === undefined || sl.serviceName === '' || !visible(this.#labelSelector, sl.labels)) return undefined;
+    return create ? this.#entry(sl.serviceName, sl.namespace) : this.#services.get([sl.serviceName, sl.namespace].join('.'));
+  }
+
+  #onSlice(obj: EndpointSlice | undefined, old: EndpointSlice | undefined, dirty: Set<ServiceRecords>): boolean {
+    const name = (obj ?? old)!.name;
+    const prevEntry = this.#sliceEntry(old, false);
+    const nextEntry = this.#sliceEntry(obj, true);
     let relevant = false;
-    if (prevEntry !== undefined) {
-      const i = prevEntry.slices.findIndex((s) => s.name === ref.name);
-      if (prevEntry === nextEntry && i >= 0) {
-        const old = prevEntry.slices[i]!;
-        prevEntry.slices = prevEntry.slices.with(i, obj!);
-        if (sliceDiffers(old, obj!)) {
-          dirty.add(prevEntry);
-          relevant = true;
-        }
-        return relevant;
-      }
+    if (prevEntry !== undefined && prevEntry !== nextEntry) {
+      const i = prevEntry.slices.findIndex((s) => s.name === name);
       if (i >= 0) prevEntry.slices = prevEntry.slices.filter((_, j) => j !== i);
       dirty.add(prevEntry);
       relevant = true;
     }
     if (nextEntry !== undefined) {
-      // A new exact-size array rather than push: push leaves spare slots, and most services keep one slice.
-      nextEntry.slices = nextEntry.slices.length === 0 ? [obj!] : [...nextEntry.slices, obj!];
-      this.#sliceOwner.set(id, nextEntry);
+      // Replaced in place when filed here already (also when an event comes without `old`).
+      const i = nextEntry.slices.findIndex((s) => s.name === name);
+      if (i >= 0) {
+        const was = nextEntry.slices[i]!;
+        nextEntry.slices = nextEntry.slices.with(i, obj!);
+        if (!sliceDiffers(was, obj!)) return relevant;
+      } else {
+        // A new exact-size array rather than push: push leaves spare slots, and most services keep one slice.
+        nextEntry.slices = nextEntry.slices.length === 0 ? [obj!] : [...nextEntry.slices, obj!];
+      }
       dirty.add(nextEntry);
       relevant = true;
-    } else {
-      this.#sliceOwner.delete(id);
     }
     return relevant;
   }
