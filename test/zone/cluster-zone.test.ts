@@ -256,6 +256,27 @@ t.test("a service made of one slice with every endpoint ready uses the slice's c
   t.strictSame((await ask(r.handler, `web.col.${S}`, 'A')).answer, lines(['2', '3'].map((n) => `web.col.${S} 5 IN A 10.6.0.${n}`)));
 });
 
+t.test('a slice is found where it is filed from the previous object, and replaced when an event lacks it', async (t) => {
+  const r = k8s({ args: REV });
+  const before = r.zone.service('hdls1.testns')!.slices.length;
+  const sl = r.model.get('EndpointSlice', 'testns', 'hdls1-v4')!;
+  // Relabelled to another service, then back: the model's events carry `old`.
+  r.model.apply([{ kind: 'EndpointSlice', type: 'modified', obj: { ...sl, serviceName: 'svc1', labels: { 'kubernetes.io/service-name': 'svc1' }, resourceVersion: '5' } }]);
+  t.equal(r.zone.service('hdls1.testns')!.slices.length, before - 1, 'left its old service');
+  t.ok(r.zone.service('svc1.testns')!.slices.some((s) => s.name === 'hdls1-v4'), 'filed under the new one');
+  r.model.apply([{ kind: 'EndpointSlice', type: 'modified', obj: { ...sl, resourceVersion: '6' } }]);
+  t.notOk(r.zone.service('svc1.testns')!.slices.some((s) => s.name === 'hdls1-v4'), 'and back');
+  t.equal(r.zone.service('hdls1.testns')!.slices.length, before);
+
+  // Straight into the zone, without `old`: the copy filed under the same service is replaced, not doubled.
+  const moved = { ...sl, addresses: ['172.0.0.99'], notReady: [], hostnames: [], targetRefNames: [], resourceVersion: '7' };
+  r.zone.apply([{ kind: 'EndpointSlice', type: 'modified', obj: moved }]);
+  const e = r.zone.service('hdls1.testns')!;
+  t.equal(e.slices.length, before, 'replaced in place');
+  t.ok(e.rowIP.includes('172.0.0.99'));
+  t.strictSame((await ask(r.handler, '99.0.0.172.in-addr.arpa.', 'PTR')).answer.length, 1);
+});
+
 t.test('noendpoints ignores slices; batches apply atomically', async (t) => {
   const model = modelOf(standardCluster());
   const zone = new ClusterZone(model, { noEndpoints: true });
