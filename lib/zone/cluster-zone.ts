@@ -411,7 +411,10 @@ export class ClusterZone {
     const oldIPs = e.rowIP;
     e.rebuild({ endpointPodNames: this.#podNames, shared: this.#shared });
     const newIPs = e.rowIP;
-    if (oldIPs !== newIPs) {
+    if (oldIPs !== newIPs && oldIPs.length === 0) {
+      // No rows before (every entry of the initial listing): nothing to diff against; the index ignores repeats.
+      for (const ip of newIPs) this.#byEndpointIP.add(ip, e);
+    } else if (oldIPs !== newIPs) {
       const fresh = new Set(newIPs);
       const stale = new Set(oldIPs);
       for (const ip of stale) if (!fresh.has(ip)) this.#byEndpointIP.remove(ip, e);
