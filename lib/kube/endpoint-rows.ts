@@ -2,6 +2,7 @@
  * Builds and reads the endpoint columns of an EndpointSlice (lib/kube/types.ts EndpointRows): one row per address,
  * a slot per row in each column that has content, and the not-ready rows listed apart (few endpoints are not ready).
  */
+import { sameItems } from '../util/arrays.js';
 import type { EndpointRows } from './types.js';
 
 // Shared by every slice without not-ready rows, hostnames or Pod names (most slices), so those cost nothing.
@@ -80,20 +81,13 @@ export function readyRowCount(rows: EndpointRows): number {
   return rows.addresses.length - rows.notReady.length;
 }
 
-function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** True when both hold the same rows (columns are canonical, so equal rows have equal columns). */
 export function sameRows(a: EndpointRows, b: EndpointRows): boolean {
   return (
-    sameList(a.addresses, b.addresses) &&
-    sameList(a.notReady, b.notReady) &&
-    sameList(a.hostnames, b.hostnames) &&
-    sameList(a.targetRefNames, b.targetRefNames)
+    sameItems(a.addresses, b.addresses) &&
+    sameItems(a.notReady, b.notReady) &&
+    sameItems(a.hostnames, b.hostnames) &&
+    sameItems(a.targetRefNames, b.targetRefNames)
   );
 }
 

@@ -1,7 +1,7 @@
 /**
  * Memory settings for holding a big cluster: a full garbage collection after a big load (lib/kube/fixture-source.ts,
- * lib/kube/api/api-source.ts), and a young generation kept at its initial size (the kubernetes plugin sets it
- * before its source loads).
+ * lib/kube/api/api-source.ts), and on Node 20 a young generation kept at its start-up size (bin/clusterdns.ts sets
+ * it first thing, the kubernetes plugin again before its source loads).
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -9,7 +9,10 @@ import { runInNewContext } from 'node:vm';
 // V8 12 (Node 22) and later take a `flavor`: a last-resort collection also gives memory back (it shrinks the young
 // generation and returns the pages the compaction freed, which Node 24 otherwise keeps mapped for ~8 s). V8 11
 // (Node 20) does not know it, and its plain collection already returns freed pages.
-const LAST_RESORT = Number(process.versions.v8.split('.')[0]) >= 12;
+function hasLastResort(v8Version: string): boolean {
+  return Number(v8Version.split('.')[0]) >= 12;
+}
+const LAST_RESORT = hasLastResort(process.versions.v8);
 
 /**
  * Asks V8 for a full garbage collection. After a big load the heap holds tens of MB of the load's garbage (objects
@@ -42,23 +45,31 @@ export function collectGarbage(): void {
 const YOUNG_GENERATION_FLAGS = /--(max|min)[-_]semi[-_]space[-_]size\b|--semi[-_]space[-_]growth[-_]factor\b/;
 
 /**
- * Stops V8's young generation from growing past the size it has now (V8 starts with two 1 MB semi-spaces; loading
- * clusterdns's modules grows them to 2 MB), for the rest of the process, unless the command line or NODE_OPTIONS
- * sizes it. Returns whether it did.
+ * On V8 11 (Node 20), stops V8's young generation from growing past the size it has now (V8 starts with two 1 MB
+ * semi-spaces; loading clusterdns's modules grows them to 2 MB), for the rest of the process, unless the command
+ * line or NODE_OPTIONS sizes it. Returns whether it did.
  *
- * Why: while a big cluster loads, most of what is allocated survives (the model and the zone being built), and V8
- * answers by doubling the young generation up to its maximum: 32 MB on Node 20, 64 MB on Node 24. It
- * gives that back only when it collects while allocation is slow, which on an idle DNS server does not happen, so
- * RSS after sync stays ~30 MB (Node 20) to ~60 MB (Node 24) higher than the data needs. A DNS server's own garbage
- * (per query) dies young, and a small young generation collects it as cheaply: scavenges are more frequent but
- * each copies only what is alive.
+ * Why: while a big cluster loads, much of what is allocated survives (the model and the zone being built), and V8
+ * answers by doubling the young generation up to its maximum, 32 MB on Node 20. V8 11 gives that back only when it
+ * collects while allocation is slow, which on an idle DNS server does not happen: RSS after sync stayed ~30 MB
+ * higher than the data needs. A DNS server's own garbage (per query) dies young, and a small young generation
+ * collects it as cheaply: scavenges are more frequent but each copies only what is alive. The cost is on loads that
+ * parse big documents whole (an API list page): more of each page outlives a small young generation, ~15% more
+ * list time at 10,000 Services. V8 12 and later (Node 22, 24) are left alone: there the collection after a big load
+ * shrinks the young generation again ({@link collectGarbage}), so letting it grow during the load costs nothing
+ * afterwards, and the API list is faster and peaks lower with it.
  *
  * How: `--max-semi-space-size` is read once, when the heap is set up, so it cannot be changed from inside the
  * process (it works in NODE_OPTIONS). `--semi-space-growth-factor` is read each time V8 grows the young
  * generation; at 1 the growth is a no-op. It is a V8 option, not a Node.js API, so this is best effort: a V8
  * without it prints a warning and the young generation grows as before (which the benchmark would show).
  */
-export function keepYoungGenerationSmall(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
+export function keepYoungGenerationSmall(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions = process.env.NODE_OPTIONS ?? '',
+  v8Version = process.versions.v8,
+): boolean {
+  if (hasLastResort(v8Version)) return false;
   if (execArgv.some((a) => YOUNG_GENERATION_FLAGS.test(a)) || YOUNG_GENERATION_FLAGS.test(nodeOptions)) return false;
   try {
     setFlagsFromString('--semi-space-growth-factor=1');

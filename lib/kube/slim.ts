@@ -89,9 +89,9 @@ export interface SlimPoolOptions {
 
 /**
  * Shares equal strings, label sets and port lists between the slim objects of one load, so a big cluster does not
- * hold a copy per object of what thousands of objects have in common (namespaces, node and zone names, label sets
- * of a Service's slices, `[http/TCP/8080]`). The shared parts are frozen: slim objects are read-only. A pool only
- * grows, so use one per load (a fixture read, an API list) and drop it afterwards.
+ * hold a copy per object of what thousands of objects have in common (namespaces, label values, the label sets of a
+ * Service's slices, `[http/TCP/8080]`). The shared parts are frozen: slim objects are read-only. A pool only grows,
+ * so use one per load (a fixture read, an API list) and drop it afterwards.
  */
 export class SlimPool {
   /** False: endpoints' `targetRefName` is left '' (see {@link SlimPoolOptions.targetRefNames}). */

@@ -13,6 +13,7 @@
 import { sameRows } from '../kube/endpoint-rows.js';
 import { matches, type Selector } from '../kube/selector.js';
 import type { ChangeEvent, EndpointSlice, Namespace, Pod, Service } from '../kube/types.js';
+import { sameItems } from '../util/arrays.js';
 import { type Bucket, forEachIn, MultiIndex } from './multi-index.js';
 import { SERVICE_KIND, ServiceRecords } from './service-records.js';
 import { SharedArrays } from './shared-arrays.js';
@@ -58,12 +59,6 @@ function visible(sel: Selector | null, labels: Readonly<Record<string, string>>)
   return sel === null || matches(sel, labels);
 }
 
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function samePorts(a: readonly { name: string; protocol: string; port: number }[], b: typeof a): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
@@ -80,7 +75,7 @@ function serviceDiffers(a: Service, b: Service): boolean {
     a.type !== b.type ||
     a.headless !== b.headless ||
     a.externalName !== b.externalName ||
-    !sameStrings(a.clusterIPs, b.clusterIPs) ||
+    !sameItems(a.clusterIPs, b.clusterIPs) ||
     !samePorts(a.ports, b.ports)
   );
 }

@@ -11,6 +11,7 @@ import { validName } from '../dns/name.js';
 import { dashedIP, ipFromDashed } from '../dns/reverse.js';
 import { hostnameAt, targetRefNameAt } from '../kube/endpoint-rows.js';
 import type { EndpointSlice, Service } from '../kube/types.js';
+import { sameItems } from '../util/arrays.js';
 import type { SharedArrays } from './shared-arrays.js';
 
 /** What a Service name is, for lookups. */
@@ -98,12 +99,6 @@ function lower(s: string): string {
 // Arrays built with push keep growth slack (at least 17 slots); records live long, so keep exact copies.
 function exact<T>(a: T[]): readonly T[] {
   return a.length === 0 ? NO_ROWS : a.slice();
-}
-
-function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function floorWeight(candidates: number): number {

@@ -1,6 +1,6 @@
 /**
- * lib/kube/gc.ts: the young generation stays at its initial size, unless the user sized it; the collection after a
- * big load compacts the old generation. Each case runs in its own Node process (the built dist/), since both change
+ * lib/kube/gc.ts: on Node 20 the young generation stays at its start-up size, unless the user sized it; the
+ * collection after a big load compacts the old generation. Each case runs in its own Node process (the built dist/), since both change
  * process-wide V8 state.
  */
 import { execFileSync } from 'node:child_process';
@@ -27,7 +27,9 @@ const LOAD = `
   for (let i = 0; i < 600000; i++) kept.push({ i, s: 'x' + i, a: [i] });
   const young = spaces().new_space.size;`;
 
-t.test('keepYoungGenerationSmall holds the young generation at its initial size through a big load', async (t) => {
+const V8_12 = Number(process.versions.v8.split('.')[0]) >= 12;
+
+t.test('keepYoungGenerationSmall holds the young generation at its size through a big load', { skip: V8_12 && 'V8 12+ is left alone' }, async (t) => {
   const kept = run(`const before = spaces().new_space.size; const did = gc.keepYoungGenerationSmall(); ${LOAD} console.log(JSON.stringify({ did, before, young }));`);
   t.equal(kept.did, true);
   t.equal(kept.young, kept.before, `the young generation stays at the ${kept.before} MB it had`);
@@ -38,12 +40,15 @@ t.test('keepYoungGenerationSmall holds the young generation at its initial size 
   t.ok((mine.young as number) > 2, `and V8 sizes by it (${mine.young} MB)`);
 });
 
-t.test('keepYoungGenerationSmall leaves every explicit young-generation option alone', async (t) => {
-  // Only the decision is checked here (in this process nothing is set when a flag is found).
+t.test('keepYoungGenerationSmall leaves explicit young-generation options and V8 12+ alone', async (t) => {
+  // Only the decision is checked here (in this process nothing is set when it declines).
   for (const flag of ['--max-semi-space-size=16', '--max_semi_space_size=16', '--min-semi-space-size=2', '--semi-space-growth-factor=2']) {
     t.equal(keepYoungGenerationSmall([flag], ''), false, `${flag} on the command line`);
     t.equal(keepYoungGenerationSmall([], `--max-old-space-size=640 ${flag}`), false, `${flag} in NODE_OPTIONS`);
   }
+  // Node 22 and 24: the collection after a load gives the young generation back, so it may grow during the load.
+  t.equal(keepYoungGenerationSmall([], '', '12.4.254.21-node.57'), false, 'V8 12');
+  t.equal(keepYoungGenerationSmall([], '', '13.6.233.10-node.18'), false, 'V8 13');
 });
 
 t.test('collectGarbage compacts the old generation', async (t) => {
