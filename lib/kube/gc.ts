@@ -1,7 +1,7 @@
 /**
  * Memory settings for holding a big cluster: a full garbage collection after a big load (lib/kube/fixture-source.ts,
- * lib/kube/api/api-source.ts), and on Node 20 a young generation kept at its start-up size (bin/clusterdns.ts sets
- * it first thing, the kubernetes plugin again before its source loads).
+ * lib/kube/api/api-source.ts), and a young generation kept at its start-up size (bin/clusterdns.ts sets it first
+ * thing on Node 20, the kubernetes plugin before its source loads).
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -44,32 +44,43 @@ export function collectGarbage(): void {
 // The V8 options that size the young generation; when the user sets one, theirs stands.
 const YOUNG_GENERATION_FLAGS = /--(max|min)[-_]semi[-_]space[-_]size\b|--semi[-_]space[-_]growth[-_]factor\b/;
 
+/** Options for {@link keepYoungGenerationSmall}; the last three are for tests. */
+export interface YoungGenerationOptions {
+  /**
+   * The loads to come parse their objects one at a time (the fixture source's JSON lists), so a small young
+   * generation costs them nothing on any V8 and avoids its growth during the load: pin it on V8 12+ too.
+   */
+  streaming?: boolean;
+  execArgv?: readonly string[];
+  nodeOptions?: string;
+  v8Version?: string;
+}
+
 /**
- * On V8 11 (Node 20), stops V8's young generation from growing past the size it has now (V8 starts with two 1 MB
- * semi-spaces; loading clusterdns's modules grows them to 2 MB), for the rest of the process, unless the command
- * line or NODE_OPTIONS sizes it. Returns whether it did.
+ * Stops V8's young generation from growing past the size it has now (V8 starts with two 1 MB semi-spaces; loading
+ * clusterdns's modules grows them to 2 MB on Node 20), for the rest of the process: always on V8 11 (Node 20), on
+ * V8 12+ only before `streaming` loads; never when the command line or NODE_OPTIONS sizes it. Returns whether it
+ * did.
  *
  * Why: while a big cluster loads, much of what is allocated survives (the model and the zone being built), and V8
- * answers by doubling the young generation up to its maximum, 32 MB on Node 20. V8 11 gives that back only when it
- * collects while allocation is slow, which on an idle DNS server does not happen: RSS after sync stayed ~30 MB
- * higher than the data needs. A DNS server's own garbage (per query) dies young, and a small young generation
- * collects it as cheaply: scavenges are more frequent but each copies only what is alive. The cost is on loads that
- * parse big documents whole (an API list page): more of each page outlives a small young generation, ~15% more
- * list time at 10,000 Services. V8 12 and later (Node 22, 24) are left alone: there the collection after a big load
- * shrinks the young generation again ({@link collectGarbage}), so letting it grow during the load costs nothing
- * afterwards, and the API list is faster and peaks lower with it.
+ * answers by doubling the young generation up to its maximum, 32 MB on Node 20, 64 MB on Node 24. V8 11 gives that
+ * back only when it collects while allocation is slow, which on an idle DNS server does not happen: RSS after sync
+ * stayed ~30 MB higher than the data needs. A DNS server's own garbage (per query) dies young, and a small young
+ * generation collects it as cheaply: scavenges are more frequent but each copies only what is alive. The cost is on
+ * loads that parse big documents whole (an API list page of 500 objects): more of each page outlives a small young
+ * generation, ~15% more list time at 10,000 Services. On V8 12 and later (Node 22, 24) the collection after a big
+ * load shrinks the young generation again ({@link collectGarbage}), so there it is pinned only for streaming loads
+ * (where it saves the load's peak, ~50 MB at 10,000 Services); API lists are faster and peak lower without.
  *
  * How: `--max-semi-space-size` is read once, when the heap is set up, so it cannot be changed from inside the
  * process (it works in NODE_OPTIONS). `--semi-space-growth-factor` is read each time V8 grows the young
  * generation; at 1 the growth is a no-op. It is a V8 option, not a Node.js API, so this is best effort: a V8
  * without it prints a warning and the young generation grows as before (which the benchmark would show).
  */
-export function keepYoungGenerationSmall(
-  execArgv: readonly string[] = process.execArgv,
-  nodeOptions = process.env.NODE_OPTIONS ?? '',
-  v8Version = process.versions.v8,
-): boolean {
-  if (hasLastResort(v8Version)) return false;
+export function keepYoungGenerationSmall(opts: YoungGenerationOptions = {}): boolean {
+  const execArgv = opts.execArgv ?? process.execArgv;
+  const nodeOptions = opts.nodeOptions ?? process.env.NODE_OPTIONS ?? '';
+  if (hasLastResort(opts.v8Version ?? process.versions.v8) && opts.streaming !== true) return false;
   if (execArgv.some((a) => YOUNG_GENERATION_FLAGS.test(a)) || YOUNG_GENERATION_FLAGS.test(nodeOptions)) return false;
   try {
     setFlagsFromString('--semi-space-growth-factor=1');
