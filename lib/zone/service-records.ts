@@ -9,7 +9,7 @@
 import { canonicalIP } from '../dns/ip.js';
 import { validName } from '../dns/name.js';
 import { dashedIP, ipFromDashed } from '../dns/reverse.js';
-import { hostnameAt, targetRefNameAt } from '../kube/endpoint-rows.js';
+import { hostnameAt, readyRowCount, targetRefNameAt } from '../kube/endpoint-rows.js';
 import type { EndpointSlice, Service } from '../kube/types.js';
 import { sameItems } from '../util/arrays.js';
 import type { SharedArrays } from './shared-arrays.js';
@@ -284,7 +284,7 @@ export class ServiceRecords {
   #buildRows(podNames: boolean, shared: SharedArrays | undefined): void {
     const slices = this.slices;
     let n = 0;
-    for (const sl of slices) n += sl.addresses.length - sl.notReady.length;
+    for (const sl of slices) n += readyRowCount(sl);
     if (n === 0) {
       this.rowName = NO_ROWS;
       this.rowIP = NO_ROWS;
