@@ -64,7 +64,7 @@ function timed(fn) {
 console.log(`fixture ${fixture}, node ${process.version}`);
 stage('start');
 let [snap, ms, cpu] = timed(() => loadFixture(fixture, loadOpts));
-const counts = `${snap.services.length} services, ${snap.endpointSlices.length} slices, ${snap.endpointSlices.reduce((n, s) => n + s.endpoints.length, 0)} endpoints`;
+const counts = `${snap.services.length} services, ${snap.endpointSlices.length} slices, ${snap.endpointSlices.reduce((n, s) => n + s.addresses.length, 0)} endpoint addresses`;
 stage('parsed', ms, cpu);
 const model = new ClusterModel();
 [, ms, cpu] = timed(() => model.replace(snap));

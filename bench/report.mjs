@@ -127,7 +127,8 @@ const mb = (kb) => (Number.isFinite(num(kb)) ? (num(kb) / 1024).toFixed(1) : 'n/
 const meta = JSON.parse(read('cluster-meta.json') ?? '{}');
 const prog = JSON.parse(read('prog.json') ?? 'null');
 const progBig = JSON.parse(read('prog-big.json') ?? 'null');
-// starts.txt: one line per start, `first-answer-ms fixture-loaded-ms VmRSS-kB VmHWM-kB`; older runs used facts only.
+// starts.txt: one line per start, `first-answer-ms fixture-loaded-ms VmRSS-kB VmHWM-kB [cpu-ms-at-first-answer]`;
+// older runs used facts only.
 const starts = (read('starts.txt') ?? '')
   .trim()
   .split('\n')
@@ -138,6 +139,7 @@ if (starts.length > 0) {
   facts.sync_fixture_loaded_ms = median(starts.map((x) => x[1]));
   facts.rss_after_sync_kb = median(starts.map((x) => x[2]));
   facts.hwm_after_sync_kb = median(starts.map((x) => x[3]));
+  if (starts.every((x) => Number.isFinite(x[4]))) facts.sync_cpu_ms = median(starts.map((x) => x[4]));
 }
 
 const out = [];
@@ -177,7 +179,9 @@ if (forwardRuns.length > 0) {
 }
 p();
 const each = starts.length > 1 ? ` (median of ${starts.length} starts: ${starts.map((x) => f0(x[0])).join(', ')} ms)` : '';
-p(`Sync: first answer ${f0(num(facts.sync_first_answer_ms))} ms after start${each}; "fixture loaded" logged at ${f0(num(facts.sync_fixture_loaded_ms))} ms.`);
+const cpuEach = facts.sync_cpu_ms !== undefined ? `; CPU time of the process at the first answer ${f0(num(facts.sync_cpu_ms))} ms${starts.length > 1 ? ` (median; ${starts.map((x) => f0(x[4])).join(', ')} ms)` : ''}` : '';
+p(`Sync: first answer ${f0(num(facts.sync_first_answer_ms))} ms after start${each}; "fixture loaded" logged at ${f0(num(facts.sync_fixture_loaded_ms))} ms${cpuEach}.`);
+p(`Memory after sync, each start: ${starts.map((x) => mb(x[2])).join(', ')} MB (peaks ${starts.map((x) => mb(x[3])).join(', ')} MB).`);
 p(`Memory: VmRSS ${mb(facts.rss_after_sync_kb)} MB after sync (peak so far ${mb(facts.hwm_after_sync_kb)} MB); ${mb(facts.rss_after_load_kb)} MB after the mixes (peak ${mb(facts.hwm_after_load_kb)} MB).`);
 if (prog) {
   p(`Programming latency, small fixture (${prog.seen}/${prog.iterations} edits seen, file rename to first answer with the new address, includes the fixture watcher's debounce): min ${f2(prog.min)} ms, p50 ${f2(prog.p50)} ms, p90 ${f2(prog.p90)} ms, p99 ${f2(prog.p99)} ms, max ${f2(prog.max)} ms.`);
@@ -202,7 +206,7 @@ const goals = [
     meets(worst === null ? NaN : ratio(worst), (r) => r >= 0.8),
   ],
   ['RSS ≤ 100 MB (after sync)', `${mb(facts.rss_after_sync_kb)} MB`, meets(num(facts.rss_after_sync_kb), (kb) => kb <= 100 * 1024)],
-  ['sync ≤ 2 s (first answer)', `${f0(num(facts.sync_first_answer_ms))} ms`, meets(num(facts.sync_first_answer_ms), (ms) => ms <= 2000)],
+  ['sync ≤ 2 s (first answer)', `${f0(num(facts.sync_first_answer_ms))} ms${facts.sync_cpu_ms !== undefined ? ` (${f0(num(facts.sync_cpu_ms))} ms of CPU)` : ''}`, meets(num(facts.sync_first_answer_ms), (ms) => ms <= 2000)],
   ['programming p99 ≤ 10 ms', prog ? `${f2(prog.p99)} ms over ${prog.seen} fixture edits, 50 ms debounce included (the API path: bench/api-sync.ts)${prog.seen < 100 ? ` (${prog.seen} samples: nearest-rank p99 is the maximum below 100)` : ''}` : 'not measured', meets(prog?.p99 ?? NaN, (ms) => ms <= 10)],
   [
     'cached forwarded names ≥ 70% of the ceiling',

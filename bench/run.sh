@@ -300,6 +300,8 @@ start_clusterdns() { # $1 corefile, $2 log, $3 port, $4 probe name, $5 probe ip;
     t1=$(date +%s%3N)
   fi
   SYNC_MS=$((t1 - t0))
+  # CPU time (all threads, 1/100 s ticks) at the first answer: on a shared machine steadier than the wall clock
+  SYNC_CPU_MS=$(($(cpu_ticks "$CD_PID") * 10))
   LOADED_MS=""
   local when
   when=$(grep -m1 '"msg":"fixture loaded"' "$2" | sed -E 's/.*"time":"([^"]+)".*/\1/')
@@ -325,7 +327,7 @@ for start in $(seq "$STARTS"); do
   wait_quiet
   start_clusterdns "$OUT/Corefile" "$OUT/clusterdns.log" "$CD_PORT" "$PROBE_NAME" "$PROBE_IP"
   sleep 1 # let the post-load garbage settle into what a steady server holds
-  echo "$SYNC_MS ${LOADED_MS:-} $(status_kb "$CD_PID" VmRSS) $(status_kb "$CD_PID" VmHWM)" >>"$OUT/starts.txt"
+  echo "$SYNC_MS ${LOADED_MS:-0} $(status_kb "$CD_PID" VmRSS) $(status_kb "$CD_PID" VmHWM) $SYNC_CPU_MS" >>"$OUT/starts.txt"
   log "synced: first answer after ${SYNC_MS} ms, RSS $(status_kb "$CD_PID" VmRSS) kB"
   [ "$start" -lt "$STARTS" ] && stop "$CD_PID"
 done

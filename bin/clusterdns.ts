@@ -4,6 +4,8 @@
  * -plugins, -quiet, -pidfile; plus -workers (CoreDNS uses every core without a flag; a Node.js process needs worker
  * threads for that). Go-style flags: `-flag value`, `-flag=value`, and `--flag` alike.
  */
+// First, before the other modules load: keeps V8's young generation small (lib/kube/gc.ts).
+import '../lib/kube/small-young-generation.js';
 import { writeFileSync, rmSync } from 'node:fs';
 import { ConfigError } from '../lib/corefile/types.js';
 import { createLogger } from '../lib/log.js';

@@ -14,11 +14,19 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YAML from 'yaml';
 import { collectGarbage } from './gc.js';
 import { JSONListScanner } from './json-list.js';
 import { SlimPool, slimObject } from './slim.js';
 import type { ClusterSource, ModelSink, Snapshot } from './types.js';
+
+// The YAML parser, loaded on first use: only YAML files and the line of a bad object in a JSON file need it, and
+// loading it costs ~40 ms of start-up and a few MB that a server on a JSON fixture (or the API) would keep for nothing.
+let yamlModule: typeof YAML | undefined;
+function yaml(): typeof YAML {
+  return (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof YAML);
+}
 
 /** File extensions read from a fixture directory. */
 export const FIXTURE_EXTENSIONS: readonly string[] = ['.yaml', '.yml', '.json'];
@@ -197,11 +205,11 @@ function expand(
 }
 
 /** The node of a list item: a top-level sequence element or `items[i]` of a List, followed along `path`. */
-function itemNode(doc: Document, path: number[]): { range?: [number, number, number] | null } | undefined {
+function itemNode(doc: YAML.Document, path: number[]): { range?: [number, number, number] | null } | undefined {
   let node: unknown = doc.contents;
   for (const i of path) {
-    if (isMap(node)) node = node.get('items', true);
-    if (!isSeq(node)) return undefined;
+    if (yaml().isMap(node)) node = node.get('items', true);
+    if (!yaml().isSeq(node)) return undefined;
     node = node.items[i];
   }
   return node as { range?: [number, number, number] | null } | undefined;
@@ -209,11 +217,12 @@ function itemNode(doc: Document, path: number[]): { range?: [number, number, num
 
 /** Objects of one YAML (or JSON, which YAML 1.2 includes) file, each with its line. */
 function locateYAML(src: TextFile): Located[] {
+  const { LineCounter, parseAllDocuments } = yaml();
   const lc = new LineCounter();
   const docs = parseAllDocuments(src.text, { lineCounter: lc, uniqueKeys: true });
   // parseAllDocuments returns an EmptyStream (an array with .empty) for a file without documents.
   const out: Located[] = [];
-  for (const doc of docs as Document[]) {
+  for (const doc of docs as YAML.Document[]) {
     const err = doc.errors[0];
     if (err) {
       const line = err.linePos?.[0].line;
@@ -392,8 +401,10 @@ export function loadFixture(path: string, opts: LoadOptions = {}): Snapshot {
   return parseFiles(listFiles(path), [], opts).snap;
 }
 
-// A load of at least this many objects is followed by a full garbage collection (see collectGarbage).
+// A load of at least this many objects is followed, this many ms later, by a full garbage collection (see
+// collectGarbage).
 const SETTLE_OBJECTS = 5000;
+const SETTLE_DELAY_MS = 250;
 
 function objectCount(snap: Snapshot): number {
   return snap.services.length + snap.endpointSlices.length + snap.namespaces.length + snap.pods.length;
@@ -517,10 +528,11 @@ export class FixtureSource implements ClusterSource {
     this.#settle(snap);
   }
 
-  // After a big load, collect its garbage once the first answers had their chance to go out.
+  // After a big load, collect its garbage once the first answers had their chance to go out: the collection
+  // compacts the heap and stops everything for ~0.1-0.2 s at 10,000 Services (lib/kube/gc.ts).
   #settle(snap: Snapshot): void {
     if (objectCount(snap) < SETTLE_OBJECTS) return;
-    setTimeout(collectGarbage, 0).unref();
+    setTimeout(collectGarbage, SETTLE_DELAY_MS).unref();
   }
 
   #logLoaded(msg: string, snap: Snapshot, ignored: string[]): void {

@@ -36,19 +36,32 @@ export interface EndpointPort {
   port: number;
 }
 
-export interface Endpoint {
-  /** Canonical IP texts of this endpoint (usually one). */
+/**
+ * The endpoints of an EndpointSlice, one row per address in parallel columns: an endpoint with two addresses is two
+ * rows with the same readiness and names, as CoreDNS object/endpoint.go expands them into EndpointAddresses.
+ * Columns rather than an object per endpoint: at 150,000 endpoints an `Endpoint` object with its `addresses` array
+ * cost ~130 bytes more per endpoint than a slot in each column (lib/kube/endpoint-rows.ts builds and reads them).
+ * A column that would hold only '' is empty instead, and `notReady` lists the exceptions, so equal content always
+ * has equal columns. The endpoints' `nodeName` and `zone` are not kept: no answer depends on them.
+ */
+export interface EndpointRows {
+  /** Canonical IP text of each row; an endpoint's duplicate or unusable addresses are dropped. */
   addresses: readonly string[];
-  /** `conditions.ready`; a missing/null `ready` is true, as in CoreDNS object/endpoint.go. */
-  ready: boolean;
-  hostname: string; // '' when unset
-  /** `targetRef.name` when the target is a Pod ('' otherwise), used by `endpoint_pod_names`. */
-  targetRefName: string;
-  nodeName: string;
-  zone: string;
+  /**
+   * The rows whose endpoint has `conditions.ready` false, ascending (a missing/null `ready` is true, as in CoreDNS
+   * object/endpoint.go).
+   */
+  notReady: readonly number[];
+  /** Each row's endpoint `hostname` ('' when unset); empty when no endpoint of the slice has one. */
+  hostnames: readonly string[];
+  /**
+   * Each row's `targetRef.name` when the target is a Pod ('' otherwise), used by `endpoint_pod_names`; empty when
+   * no row has one or the source does not keep them.
+   */
+  targetRefNames: readonly string[];
 }
 
-export interface EndpointSlice extends ObjectMeta {
+export interface EndpointSlice extends ObjectMeta, EndpointRows {
   /** The owning service's name from the `kubernetes.io/service-name` label; '' when the label is missing. */
   serviceName: string;
   addressType: string; // IPv4 | IPv6 | FQDN
@@ -58,7 +71,6 @@ export interface EndpointSlice extends ObjectMeta {
    */
   lastChangeTriggerTime: number;
   ports: readonly EndpointPort[];
-  endpoints: readonly Endpoint[];
 }
 
 export interface Namespace extends ObjectMeta {}

@@ -9,7 +9,9 @@
 import { canonicalIP } from '../dns/ip.js';
 import { validName } from '../dns/name.js';
 import { dashedIP, ipFromDashed } from '../dns/reverse.js';
-import type { Endpoint, EndpointSlice, Service } from '../kube/types.js';
+import { hostnameAt, readyRowCount, targetRefNameAt } from '../kube/endpoint-rows.js';
+import type { EndpointSlice, Service } from '../kube/types.js';
+import { sameItems } from '../util/arrays.js';
 import type { SharedArrays } from './shared-arrays.js';
 
 /** What a Service name is, for lookups. */
@@ -99,12 +101,6 @@ function exact<T>(a: T[]): readonly T[] {
   return a.length === 0 ? NO_ROWS : a.slice();
 }
 
-function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function floorWeight(candidates: number): number {
   return candidates === 0 ? 100 : Math.max(1, Math.floor(100 / candidates));
 }
@@ -114,10 +110,10 @@ function floorWeight(candidates: number): number {
  * `endpoint_pod_names`) the target Pod name, lower-cased since lookups compare case-insensitively; '' when the
  * name is the dashed IP, which is derived when needed ({@link ServiceRecords.nameAt}) instead of being stored.
  */
-export function storedEndpointName(ep: Endpoint, podNames: boolean): string {
-  if (ep.hostname !== '') return lower(ep.hostname);
+export function storedEndpointName(hostname: string, targetRefName: string, podNames: boolean): string {
+  if (hostname !== '') return lower(hostname);
   // The slim object already drops targetRef names of 64 characters or more (CoreDNS object/endpoint.go).
-  if (podNames && ep.targetRefName !== '') return lower(ep.targetRefName);
+  if (podNames && targetRefName !== '') return lower(targetRefName);
   return '';
 }
 
@@ -156,7 +152,9 @@ export class ServiceRecords {
   /**
    * The endpoint table: one row per ready address of every slice, in slice order, not deduplicated (CoreDNS
    * concatenates slices and counts every row in SRV weights). Parallel arrays keep this compact. `rowName` holds
-   * the hostname or Pod name, '' where the name is the dashed IP (see {@link nameAt}).
+   * the hostname or Pod name, '' where the name is the dashed IP (see {@link nameAt}). When the rows are exactly
+   * one slice's (one slice, every endpoint ready), `rowIP` is that slice's address column and `rowName` may be its
+   * hostname column: the model's arrays, shared, never modified.
    */
   rowName: readonly string[] = NO_ROWS;
   rowIP: readonly string[] = NO_ROWS;
@@ -286,7 +284,7 @@ export class ServiceRecords {
   #buildRows(podNames: boolean, shared: SharedArrays | undefined): void {
     const slices = this.slices;
     let n = 0;
-    for (const sl of slices) for (const ep of sl.endpoints) if (ep.ready) n += ep.addresses.length;
+    for (const sl of slices) n += readyRowCount(sl);
     if (n === 0) {
       this.rowName = NO_ROWS;
       this.rowIP = NO_ROWS;
@@ -295,25 +293,31 @@ export class ServiceRecords {
     }
     // Exact-size arrays: no growth slack kept for the life of the records.
     const names: string[] = new Array<string>(n);
-    const ips: string[] = new Array<string>(n);
     const slicesOf: number[] = new Array<number>(n);
+    // Most services have one slice with every endpoint ready: their rows are that slice's address column, shared.
+    const whole = slices.length === 1 && slices[0]!.notReady.length === 0;
+    const ips: string[] | null = whole ? null : new Array<string>(n);
     let r = 0;
     for (let s = 0; s < slices.length; s++) {
-      for (const ep of slices[s]!.endpoints) {
+      const sl = slices[s]!;
+      const addrs = sl.addresses;
+      const notReady = sl.notReady;
+      let k = 0;
+      for (let i = 0; i < addrs.length; i++) {
         // CoreDNS object/endpoint.go: only `ready` counts (a missing ready is true); serving/terminating ignored.
-        if (!ep.ready) continue;
-        const name = storedEndpointName(ep, podNames);
-        for (const ip of ep.addresses) {
-          names[r] = name;
-          ips[r] = ip;
-          slicesOf[r] = s;
-          r++;
+        if (notReady[k] === i) {
+          k++;
+          continue;
         }
+        names[r] = storedEndpointName(hostnameAt(sl, i), targetRefNameAt(sl, i), podNames);
+        if (ips !== null) ips[r] = addrs[i]!;
+        slicesOf[r] = s;
+        r++;
       }
     }
+    this.rowIP = ips ?? slices[0]!.addresses;
     // Most services have no endpoint names (all '') and one slice (all 0): those arrays are shared.
-    this.rowName = shared !== undefined ? shared.strings(names) : names;
-    this.rowIP = ips;
+    this.rowName = whole && sameItems(names, slices[0]!.hostnames) ? slices[0]!.hostnames : shared !== undefined ? shared.strings(names) : names;
     this.rowSlice = shared !== undefined ? shared.numbers(slicesOf) : slicesOf;
   }
 
@@ -447,8 +451,8 @@ export class ServiceRecords {
     // sets share equal lists with other services (`0..n-1`, one port repeated).
     const keep = shared !== undefined ? (a: number[]) => shared.numbers(a) : exact;
     const addr = keep(addrRows);
-    const extra = sameNumbers(extraRows, addr) ? addr : keep(extraRows);
-    const srv = sameNumbers(srvRows, addr) ? addr : sameNumbers(srvRows, extra) ? extra : keep(srvRows);
+    const extra = sameItems(extraRows, addr) ? addr : keep(extraRows);
+    const srv = sameItems(srvRows, addr) ? addr : sameItems(srvRows, extra) ? extra : keep(srvRows);
     return { cluster: false, candidates, weight: floorWeight(candidates), srvRows: srv, srvPorts: keep(srvPorts), extraRows: extra, addrRows: addr };
   }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parse as parseYAML } from 'yaml';
+import { rowList } from '../../lib/kube/endpoint-rows.js';
 import { FixtureError, FixtureSource, loadFixture } from '../../lib/kube/fixture-source.js';
 import { ClusterModel } from '../../lib/kube/model.js';
 import type { ChangeEvent, Snapshot } from '../../lib/kube/types.js';
@@ -314,21 +315,21 @@ t.test('the demo cluster', async (t) => {
 
   t.same(m.get('Namespace', '', 'demo')?.labels, { environment: 'staging', 'kubernetes.io/metadata.name': 'demo', team: 'platform' });
   t.match(svc('default', 'nginx-basic'), { clusterIPs: ['10.100.49.21'], ports: [{ name: 'http', protocol: 'TCP', port: 80 }] });
-  t.same(slices('default', 'nginx-basic').flatMap((e) => e.endpoints.filter((x) => x.ready)).length, 2);
+  t.same(slices('default', 'nginx-basic').flatMap((e) => rowList(e).filter((x) => x.ready)).length, 2);
   t.equal(svc('default', 'nginx-headless').headless, true);
-  t.same(slices('default', 'nginx-headless')[0]!.endpoints.map((e) => e.ready), [true, false, true]);
+  t.same(rowList(slices('default', 'nginx-headless')[0]!).map((e) => e.ready), [true, false, true]);
   t.same(svc('kube-system', 'kube-dns').clusterIPs, ['10.96.0.10']);
   t.same(svc('kube-system', 'kube-dns').ports.map((p) => `${p.name}/${p.protocol}/${p.port}`), ['dns/UDP/53', 'dns-tcp/TCP/53', 'metrics/TCP/9153']);
   t.match(svc('default', 'external-service'), { type: 'ExternalName', externalName: 'my.database.example.com' });
   t.same(svc('default', 'dual').clusterIPs, ['10.100.50.1', 'fd00:10:96::1a']);
   t.same(slices('default', 'dual').map((e) => e.addressType).sort(), ['IPv4', 'IPv6']);
-  t.same(slices('kafka', 'kafka-headless')[0]!.endpoints.map((e) => e.hostname), ['kafka-0', 'kafka-1', 'kafka-2']);
+  t.same(slices('kafka', 'kafka-headless')[0]!.hostnames, ['kafka-0', 'kafka-1', 'kafka-2']);
   t.same(svc('kafka', 'kafka-headless').ports, [{ name: 'tcp-kafka', protocol: 'TCP', port: 9092 }]);
   t.same(svc('default', 'legacy-app').ports, [{ name: '', protocol: 'TCP', port: 8080 }]);
-  const split = slices('demo', 'web-split').flatMap((e) => e.endpoints.map((x) => x.addresses[0]));
+  const split = slices('demo', 'web-split').flatMap((e) => e.addresses);
   t.equal(split.length, 4);
   t.equal(new Set(split).size, 3, 'web-split slices overlap in one endpoint');
-  t.equal(slices('demo', 'not-ready').flatMap((e) => e.endpoints).filter((e) => e.ready).length, 0);
+  t.equal(slices('demo', 'not-ready').flatMap((e) => rowList(e)).filter((e) => e.ready).length, 0);
   t.match(svc('demo', 'v6-only'), { headless: true });
   t.same(slices('demo', 'v6-only').map((e) => e.addressType), ['IPv6']);
   t.same(s.pods.filter((p) => p.terminating).map((p) => p.name), ['legacy-app-6b7d9f8c4-zx5rt']);
@@ -389,12 +390,12 @@ t.test('big JSON lists are streamed: same objects as parsing the whole file, err
   t.same(snap.endpointSlices[0], whole.endpointSlices[0], 'equal to the same object parsed alone');
   t.same(snap.services[777], { namespace: 'team-17', name: 'svc-777', resourceVersion: '777', labels: { app: 'svc-777' }, type: 'ClusterIP', clusterIPs: ['10.96.3.9'], headless: false, externalName: '', ports: [{ name: 'http', protocol: 'TCP', port: 80 }] });
   const last = snap.endpointSlices[1499]!;
-  t.same(last.endpoints.map((e) => [e.addresses[0], e.ready, e.nodeName, e.targetRefName]), [
-    ['10.64.23.108', true, 'node-0', 'svc-1499-abcdefghij-k0'],
-    ['10.64.23.109', true, 'node-1', 'svc-1499-abcdefghij-k1'],
-    ['10.64.23.110', false, 'node-2', 'svc-1499-abcdefghij-k2'],
+  t.same(rowList(last).map((e) => [e.address, e.ready, e.targetRefName]), [
+    ['10.64.23.108', true, 'svc-1499-abcdefghij-k0'],
+    ['10.64.23.109', true, 'svc-1499-abcdefghij-k1'],
+    ['10.64.23.110', false, 'svc-1499-abcdefghij-k2'],
   ]);
-  t.same(loadFixture(join(dir, 'cluster.json'), { targetRefNames: false }).endpointSlices[1499]!.endpoints.map((e) => e.targetRefName), ['', '', ''], 'Pod names dropped on request');
+  t.same(loadFixture(join(dir, 'cluster.json'), { targetRefNames: false }).endpointSlices[1499]!.targetRefNames, [], 'Pod names dropped on request');
   // What thousands of objects have in common is held once.
   t.equal(snap.endpointSlices[5]!.ports, snap.endpointSlices[900]!.ports, 'equal port lists are one list');
   t.equal(snap.endpointSlices[5]!.labels['endpointslice.kubernetes.io/managed-by'], snap.endpointSlices[900]!.labels['endpointslice.kubernetes.io/managed-by']);

@@ -68,11 +68,11 @@ t.test('replace computes the difference and applies it as one batch', async (t) 
   // Content is compared field by field, nested ones included, whatever the key order; undefined counts as absent.
   const slice = m.get('EndpointSlice', 'default', 'db-1')!;
   const reordered = { ...cluster({ webIP: '10.0.0.3', extra: true, dropPod: true, webRV: '11' }) };
-  const { endpoints, ...rest } = slice;
-  reordered.endpointSlices = [{ endpoints: endpoints.map((e) => ({ zone: e.zone, ...e })), ...rest, extra: undefined } as typeof slice];
+  const { addresses, ...rest } = slice;
+  reordered.endpointSlices = [{ addresses: [...addresses], ...rest, extra: undefined } as typeof slice];
   m.replace(reordered);
   t.equal(batches.length, 4, 'an equal listing in another key order is no change');
-  reordered.endpointSlices = [{ ...slice, endpoints: [{ ...slice.endpoints[0]!, ready: false }] }];
+  reordered.endpointSlices = [{ ...slice, notReady: [0] }];
   m.replace(reordered);
   t.same(summary(batches[4]!), ['modified EndpointSlice default/db-1'], 'a nested change under the same resourceVersion');
   batches.pop();

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { rowList } from '../../lib/kube/endpoint-rows.js';
 import { SlimPool, slimEndpointSlice, slimNamespace, slimObject, slimPod, slimService } from '../../lib/kube/slim.js';
 import { rawService, rawSlice } from '../support/kube-helpers.js';
 
@@ -130,9 +131,10 @@ t.test('slimEndpointSlice', async (t) => {
     { name: 'http', protocol: 'TCP', port: 8080 },
     { name: '', protocol: 'UDP', port: 53 },
   ], 'port without a number dropped; defaults applied');
-  const byIP = new Map(s.endpoints.map((e) => [e.addresses[0], e]));
-  t.equal(s.endpoints.length, 10, 'endpoint without a usable address dropped');
-  t.same(byIP.get('10.1.0.1'), { addresses: ['10.1.0.1'], ready: true, hostname: 'web-0', targetRefName: 'web-0', nodeName: 'n1', zone: 'z1' });
+  const rows = rowList(s);
+  const byIP = new Map(rows.map((e) => [e.address, e]));
+  t.equal(rows.length, 10, 'endpoint without a usable address dropped');
+  t.same(byIP.get('10.1.0.1'), { address: '10.1.0.1', ready: true, hostname: 'web-0', targetRefName: 'web-0' }, 'nodeName and zone not kept');
   // CoreDNS object/endpoint.go: only ready:false excludes; missing/null ready is ready.
   t.same(
     ['10.1.0.2', '10.1.0.3', '10.1.0.4', '10.1.0.5'].map((ip) => byIP.get(ip)!.ready),
@@ -143,30 +145,53 @@ t.test('slimEndpointSlice', async (t) => {
   t.equal(byIP.get('10.1.0.7')!.targetRefName, 'no-kind', 'targetRef without kind kept');
   t.equal(byIP.get('10.1.0.8')!.targetRefName, '', '64-character targetRef name ignored');
   t.equal(byIP.get('10.1.0.9')!.targetRefName, max, '63-character targetRef name kept');
-  t.same(byIP.get('10.1.0.10')!.addresses, ['10.1.0.10'], 'invalid address dropped, duplicates merged');
-  t.match(byIP.get('10.1.0.4'), { hostname: '', nodeName: '', zone: '', targetRefName: '' });
+  t.same(rows.map((e) => e.address).slice(-1), ['10.1.0.10'], 'invalid address dropped, duplicates merged');
+  t.match(byIP.get('10.1.0.4'), { hostname: '', targetRefName: '' });
+  t.same(s.notReady, [1], 'the one not-ready row');
+  t.same(s.hostnames, ['web-0', '', '', '', '', '', '', '', '', ''], 'a hostname column once one endpoint has a hostname');
+
+  // An endpoint with several addresses is a row per address, with the endpoint's readiness and names.
+  const multi = slimEndpointSlice(
+    rawSlice('ns', 'm', 'm', {
+      endpoints: [
+        { addresses: ['10.2.0.1'] },
+        { addresses: ['10.2.0.2', '10.2.0.3'], conditions: { ready: false }, hostname: 'two', targetRef: { kind: 'Pod', name: 'p2' } },
+      ],
+    }),
+  );
+  t.same(rowList(multi), [
+    { address: '10.2.0.1', ready: true, hostname: '', targetRefName: '' },
+    { address: '10.2.0.2', ready: false, hostname: 'two', targetRefName: 'p2' },
+    { address: '10.2.0.3', ready: false, hostname: 'two', targetRefName: 'p2' },
+  ]);
+  t.same(multi.notReady, [1, 2]);
+  const plain = slimEndpointSlice(rawSlice('ns', 'p', 'p', { endpoints: [{ addresses: ['10.3.0.1'] }, { addresses: ['10.3.0.2'] }] }));
+  t.same([plain.notReady, plain.hostnames, plain.targetRefNames], [[], [], []], 'empty columns when every endpoint is ready and unnamed');
+  t.equal(plain.hostnames, slimEndpointSlice(rawSlice('ns', 'q', 'q', {})).hostnames, 'one shared empty column');
 
   const v6 = slimEndpointSlice(
     rawSlice('ns', 'v6', 'v6', { addressType: 'IPv6', endpoints: [{ addresses: ['FD00:0:0::0001'] }] }, { labels: {} }),
   );
   t.equal(v6.serviceName, '', 'no service-name label');
-  t.same(v6.endpoints[0]!.addresses, ['fd00::1'], 'IPv6 canonicalised');
+  t.same(v6.addresses, ['fd00::1'], 'IPv6 canonicalised');
 
   const inferred = slimEndpointSlice({ metadata: { name: 'x' }, endpoints: [{ addresses: ['fd00::2'] }] });
   t.equal(inferred.addressType, 'IPv6', 'missing addressType inferred from the addresses');
   t.equal(inferred.namespace, 'default');
   t.same(slimEndpointSlice({ metadata: { name: 'e' } }), {
-    namespace: 'default', name: 'e', resourceVersion: '', labels: {}, serviceName: '', addressType: 'IPv4', ports: [], endpoints: [], lastChangeTriggerTime: 0,
+    namespace: 'default', name: 'e', resourceVersion: '', labels: {}, serviceName: '', addressType: 'IPv4', ports: [], lastChangeTriggerTime: 0,
+    addresses: [], notReady: [], hostnames: [], targetRefNames: [],
   }, 'empty slice');
 
   const fqdn = slimEndpointSlice(rawSlice('ns', 'f', 'f', { addressType: 'FQDN', endpoints: [{ addresses: ['db.example.com'] }] }));
-  t.same(fqdn.endpoints, [], 'FQDN endpoints carry nothing DNS can serve');
+  t.same(fqdn.addresses, [], 'FQDN endpoints carry nothing DNS can serve');
 
   const errors: Array<[string, unknown, RegExp]> = [
     ['endpoints not a list', rawSlice('ns', 's', 'svc', { endpoints: 'x' }), /^EndpointSlice ns\/s: endpoints must be a list/],
     ['address not a string', rawSlice('ns', 's', 'svc', { endpoints: [{ addresses: [1] }] }), /endpoints\[0\].addresses\[0\] must be a string/],
     ['bad port', rawSlice('ns', 's', 'svc', { ports: [{ port: 70000 }] }), /ports\[0\].port must be an integer from 1 to 65535, got 70000/],
     ['conditions a string', rawSlice('ns', 's', 'svc', { endpoints: [{ addresses: ['1.2.3.4'], conditions: 'ready' }] }), /endpoints\[0\].conditions must be an object/],
+    ['nodeName a number (not kept, still checked)', rawSlice('ns', 's', 'svc', { endpoints: [{ addresses: ['1.2.3.4'], nodeName: 5 }] }), /endpoints\[0\].nodeName must be a string, got 5/],
     ['no name', { kind: 'EndpointSlice', metadata: { namespace: 'x' } }, /^EndpointSlice: metadata.name is required/],
   ];
   for (const [name, raw, re] of errors) t.throws(() => slimEndpointSlice(raw), { message: re }, name);
@@ -235,15 +260,14 @@ t.test('a SlimPool shares what objects have in common, and changes nothing else'
   t.equal(a.labels, b.labels, 'equal label sets are one object');
   t.equal(a.ports, b.ports, 'equal port lists are one list');
   t.ok(Object.isFrozen(a.labels) && Object.isFrozen(a.ports) && Object.isFrozen(a.ports[0]), 'shared parts are frozen');
-  t.equal(a.endpoints[0]!.nodeName, 'node-pool-a-0001');
   const svc = slimService(rawService('a-long-namespace', 'web', { clusterIP: '10.0.0.9', ports: [{ name: 'http-alternative', port: 8080 }] }), pool);
   t.equal(svc.ports, a.ports, 'a Service and a slice with the same ports share them');
   t.not(slimEndpointSlice(raw('web-3', '10.0.0.3'), new SlimPool()).labels, a.labels, 'pools do not share with each other');
   const bare = slimNamespace({ metadata: { name: 'x' } }, pool);
   t.same(bare.labels, {});
   t.equal(bare.labels, slimNamespace({ metadata: { name: 'y' } }, pool).labels, 'no labels: one shared empty set');
-  t.equal(a.endpoints[0]!.targetRefName, 'web-1-pod');
+  t.same(a.targetRefNames, ['web-1-pod']);
   const lean = slimEndpointSlice(raw('web-4', '10.0.0.4'), new SlimPool({ targetRefNames: false }));
-  t.equal(lean.endpoints[0]!.targetRefName, '', 'targetRefName dropped on request');
-  t.equal(lean.endpoints[0]!.nodeName, 'node-pool-a-0001', 'nothing else dropped');
+  t.same(lean.targetRefNames, [], 'targetRefName dropped on request');
+  t.same(lean.addresses, ['10.0.0.4'], 'nothing else dropped');
 });

@@ -4,7 +4,8 @@
  * reference name).
  */
 import { ClusterModel } from '../../lib/kube/model.js';
-import type { Endpoint, EndpointPort, EndpointSlice, Namespace, Pod, Service, ServicePort, Snapshot } from '../../lib/kube/types.js';
+import { rowsOf } from '../../lib/kube/endpoint-rows.js';
+import type { EndpointPort, EndpointSlice, Namespace, Pod, Service, ServicePort, Snapshot } from '../../lib/kube/types.js';
 
 /** `[name, protocol, port]` shorthand for ports. */
 export type PortSpec = [string, string, number];
@@ -50,6 +51,14 @@ export interface EpOpts {
   targetRef?: string;
 }
 
+/** An EndpointSlice endpoint, as the API lists it; {@link slice} turns endpoints into the model's rows. */
+export interface Endpoint {
+  addresses: string[];
+  ready: boolean;
+  hostname: string;
+  targetRefName: string;
+}
+
 /** An EndpointSlice endpoint. */
 export function ep(addresses: string | string[], o: EpOpts = {}): Endpoint {
   return {
@@ -57,8 +66,6 @@ export function ep(addresses: string | string[], o: EpOpts = {}): Endpoint {
     ready: o.ready ?? true,
     hostname: o.hostname ?? '',
     targetRefName: o.targetRef ?? '',
-    nodeName: '',
-    zone: '',
   };
 }
 
@@ -79,8 +86,10 @@ export function slice(namespace: string, name: string, service: string, endpoint
     labels: { 'kubernetes.io/service-name': service, ...(o.labels ?? {}) },
     serviceName: service,
     addressType: v6 ? 'IPv6' : 'IPv4',
+    lastChangeTriggerTime: 0,
     ports: eps,
-    endpoints,
+    // One row per address, as the slim converter expands them.
+    ...rowsOf(endpoints.flatMap((e) => e.addresses.map((address) => ({ address, ready: e.ready, hostname: e.hostname, targetRefName: e.targetRefName })))),
   };
 }
 

@@ -224,6 +224,59 @@ t.test('services that derive alike share arrays and sets, and a change to one le
   t.strictSame(h2!.rowIP, ['10.9.2.0', '10.9.2.1', '10.9.2.2']);
 });
 
+t.test("a service made of one slice with every endpoint ready uses the slice's columns as its rows", async (t) => {
+  const r = k8s({
+    args: REV,
+    cluster: {
+      namespaces: [ns('col')],
+      services: [svc('col', 'web', { ips: 'None', ports: [['http', 'TCP', 80]] })],
+      endpointSlices: [slice('col', 'web-1', 'web', [ep('10.6.0.1', { hostname: 'a' }), ep('10.6.0.2', { hostname: 'b' })], { ports: [['http', 'TCP', 80]] })],
+    },
+  });
+  const { model, zone } = r;
+  const sl = model.get('EndpointSlice', 'col', 'web-1')!;
+  const e = zone.service('web.col')!;
+  t.equal(e.rowIP, sl.addresses, 'the address column itself');
+  t.equal(e.rowName, sl.hostnames, 'and the hostname column, already lower case');
+  t.strictSame((await ask(r.handler, `b.web.col.${S}`, 'A')).answer, lines([`b.web.col.${S} 5 IN A 10.6.0.2`]));
+  t.strictSame((await ask(r.handler, '1.0.6.10.in-addr.arpa.', 'PTR')).answer, lines([`1.0.6.10.in-addr.arpa. 5 IN PTR a.web.col.${S}`]));
+
+  // Upper-case hostnames, a not-ready row or a second slice: rows of the zone's own.
+  const update = (obj: ReturnType<typeof slice>): void => model.apply([{ kind: 'EndpointSlice', type: 'modified', obj }]);
+  update(slice('col', 'web-1', 'web', [ep('10.6.0.1', { hostname: 'A' }), ep('10.6.0.2', { hostname: 'b' })], { ports: [['http', 'TCP', 80]], rv: '2' }));
+  t.equal(e.rowIP, model.get('EndpointSlice', 'col', 'web-1')!.addresses);
+  t.strictSame(e.rowName, ['a', 'b'], 'names are stored lower case');
+  t.not(e.rowName, model.get('EndpointSlice', 'col', 'web-1')!.hostnames);
+  update(slice('col', 'web-1', 'web', [ep('10.6.0.1', { ready: false }), ep('10.6.0.2')], { ports: [['http', 'TCP', 80]], rv: '3' }));
+  t.strictSame(e.rowIP, ['10.6.0.2'], 'the not-ready row left out');
+  t.equal(zone.endpointOwners('10.6.0.1'), undefined, 'and out of the reverse index');
+  model.apply([{ kind: 'EndpointSlice', type: 'added', obj: slice('col', 'web-2', 'web', [ep('10.6.0.3')], { ports: [['http', 'TCP', 80]] }) }]);
+  t.strictSame(e.rowIP, ['10.6.0.2', '10.6.0.3']);
+  t.strictSame(e.rowSlice, [0, 1]);
+  t.strictSame((await ask(r.handler, `web.col.${S}`, 'A')).answer, lines(['2', '3'].map((n) => `web.col.${S} 5 IN A 10.6.0.${n}`)));
+});
+
+t.test('a slice is found where it is filed from the previous object, and replaced when an event lacks it', async (t) => {
+  const r = k8s({ args: REV });
+  const before = r.zone.service('hdls1.testns')!.slices.length;
+  const sl = r.model.get('EndpointSlice', 'testns', 'hdls1-v4')!;
+  // Relabelled to another service, then back: the model's events carry `old`.
+  r.model.apply([{ kind: 'EndpointSlice', type: 'modified', obj: { ...sl, serviceName: 'svc1', labels: { 'kubernetes.io/service-name': 'svc1' }, resourceVersion: '5' } }]);
+  t.equal(r.zone.service('hdls1.testns')!.slices.length, before - 1, 'left its old service');
+  t.ok(r.zone.service('svc1.testns')!.slices.some((s) => s.name === 'hdls1-v4'), 'filed under the new one');
+  r.model.apply([{ kind: 'EndpointSlice', type: 'modified', obj: { ...sl, resourceVersion: '6' } }]);
+  t.notOk(r.zone.service('svc1.testns')!.slices.some((s) => s.name === 'hdls1-v4'), 'and back');
+  t.equal(r.zone.service('hdls1.testns')!.slices.length, before);
+
+  // Straight into the zone, without `old`: the copy filed under the same service is replaced, not doubled.
+  const moved = { ...sl, addresses: ['172.0.0.99'], notReady: [], hostnames: [], targetRefNames: [], resourceVersion: '7' };
+  r.zone.apply([{ kind: 'EndpointSlice', type: 'modified', obj: moved }]);
+  const e = r.zone.service('hdls1.testns')!;
+  t.equal(e.slices.length, before, 'replaced in place');
+  t.ok(e.rowIP.includes('172.0.0.99'));
+  t.strictSame((await ask(r.handler, '99.0.0.172.in-addr.arpa.', 'PTR')).answer.length, 1);
+});
+
 t.test('noendpoints ignores slices; batches apply atomically', async (t) => {
   const model = modelOf(standardCluster());
   const zone = new ClusterZone(model, { noEndpoints: true });

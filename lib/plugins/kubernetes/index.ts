@@ -7,6 +7,7 @@ import { canonicalIP } from '../../dns/ip.js';
 import { ApiSource } from '../../kube/api/api-source.js';
 import { timingFromEnv } from '../../kube/api/reflector.js';
 import { FixtureSource } from '../../kube/fixture-source.js';
+import { keepYoungGenerationSmall } from '../../kube/gc.js';
 import { ClusterModel } from '../../kube/model.js';
 import type { ClusterSource } from '../../kube/types.js';
 import type { PluginDef, PluginEnv } from '../../plugin.js';
@@ -116,6 +117,9 @@ export const kubernetes: PluginDef<KubernetesConfig> = {
     if (cfg.fixture === null && cfg.endpoints.length > 1) {
       env.log.warn(`Multiple endpoints have been deprecated, only the first specified endpoint '${cfg.endpoints[0]}' is used`);
     }
+    // Before the source loads: the load would otherwise grow V8's young generation, for good on Node 20; fixture
+    // lists are parsed an object at a time, so it costs them nothing on any Node (lib/kube/gc.ts).
+    keepYoungGenerationSmall({ streaming: cfg.fixture !== null });
     const model = new ClusterModel({ log: env.log });
     const zone = new ClusterZone(model, zoneOptionsOf(cfg));
     const source = sourceOf(cfg, env);

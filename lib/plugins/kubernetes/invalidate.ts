@@ -4,6 +4,7 @@
  * Coarse on purpose: one suffix covers a service, its endpoint names and its SRV names.
  */
 import { reverseName } from '../../dns/reverse.js';
+import { hostnameAt, targetRefNameAt } from '../../kube/endpoint-rows.js';
 import type { ChangeEvent, EndpointSlice } from '../../kube/types.js';
 
 /** Suffixes (lower case, absolute) whose answers may have changed, for the plugin's zones. */
@@ -31,7 +32,7 @@ export function affectedSuffixes(events: readonly ChangeEvent[], zones: readonly
         // A slice update usually moves one endpoint of many: only the addresses whose endpoints changed have new
         // PTR answers, and each reverse name costs every cache in the block a purge.
         if (e.obj && e.old && sameOwner(e.old, e.obj)) changedAddresses(e.old, e.obj).forEach(ptr);
-        else for (const o of [e.obj, e.old]) if (o) for (const ep of o.endpoints) ep.addresses.forEach(ptr);
+        else for (const o of [e.obj, e.old]) if (o) o.addresses.forEach(ptr);
         break;
       case 'Pod':
         for (const o of [e.obj, e.old]) if (o) (under(`${o.namespace}.pod`), o.podIP && ptr(o.podIP));
@@ -57,10 +58,12 @@ function sameOwner(a: EndpointSlice, b: EndpointSlice): boolean {
 export function changedAddresses(a: EndpointSlice, b: EndpointSlice): string[] {
   const holders = (s: EndpointSlice): Map<string, string> => {
     const m = new Map<string, string>();
-    for (const ep of s.endpoints) {
-      const sig = `${ep.ready ? 1 : 0}/${ep.hostname}/${ep.targetRefName}`;
+    const notReady = new Set(s.notReady);
+    for (let r = 0; r < s.addresses.length; r++) {
+      const addr = s.addresses[r]!;
+      const sig = `${notReady.has(r) ? 0 : 1}/${hostnameAt(s, r)}/${targetRefNameAt(s, r)}`;
       // An address held by several endpoints: their signatures, in order (a reordering counts as a change).
-      for (const addr of ep.addresses) m.set(addr, m.has(addr) ? `${m.get(addr)}|${sig}` : sig);
+      m.set(addr, m.has(addr) ? `${m.get(addr)}|${sig}` : sig);
     }
     return m;
   };

@@ -37,7 +37,8 @@ t.test('suffixes under each forward zone, including the root zone', async (t) =>
 
 t.test('a slice update invalidates the reverse names of exactly the endpoints it changed', async (t) => {
   const e = (s: EndpointSlice): ChangeEvent[] => [{ kind: 'EndpointSlice', type: 'modified', obj: s, old: base }];
-  const base = slice('team', 'db-1', 'db', [ep('10.244.0.1', { hostname: 'a' }), ep('10.244.0.2'), ep('10.244.0.3', { ready: false })]);
+  const baseEndpoints = [ep('10.244.0.1', { hostname: 'a' }), ep('10.244.0.2'), ep('10.244.0.3', { ready: false })];
+  const base = slice('team', 'db-1', 'db', baseEndpoints);
   const ptrs = (s: EndpointSlice): string[] => [...affectedSuffixes(e(s), ['cluster.local.', 'in-addr.arpa.'])].filter((x) => x.endsWith('.in-addr.arpa.')).sort();
   const moved = slice('team', 'db-1', 'db', [ep('10.244.0.1', { hostname: 'a' }), ep('10.244.0.9'), ep('10.244.0.3', { ready: false })]);
   t.same(ptrs(moved), ['2.0.244.10.in-addr.arpa.', '9.0.244.10.in-addr.arpa.'], 'one address moved: the old and the new one');
@@ -48,9 +49,9 @@ t.test('a slice update invalidates the reverse names of exactly the endpoints it
   const same = slice('team', 'db-1', 'db', [ep('10.244.0.1', { hostname: 'a' }), ep('10.244.0.2'), ep('10.244.0.3', { ready: false })], { rv: '2' });
   t.same(ptrs(same), [], 'a new resourceVersion alone');
   t.ok(affectedSuffixes(e(same), ['cluster.local.']).has('db.team.svc.cluster.local.'), 'the service name is always invalidated');
-  const relabelled = slice('team', 'db-1', 'db', base.endpoints, { labels: { tier: 'x' } });
+  const relabelled = slice('team', 'db-1', 'db', baseEndpoints, { labels: { tier: 'x' } });
   t.equal(ptrs(relabelled).length, 3, 'new labels (visibility may change): every address');
-  const otherService = slice('team', 'db-1', 'cache', base.endpoints);
+  const otherService = slice('team', 'db-1', 'cache', baseEndpoints);
   t.equal(ptrs(otherService).length, 3, 'another service: every address');
 });
 

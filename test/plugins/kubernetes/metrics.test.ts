@@ -16,7 +16,7 @@ t.test('only headless services with a trigger time are observed', async (t) => {
   const h = programmingLatency(reg);
   t.equal(programmingLatency(reg), h, 'one histogram per registry');
   const svc = (headless: boolean) => ({ namespace: 'ns', name: 's', resourceVersion: '1', labels: {}, type: 'ClusterIP', clusterIPs: headless ? ['None'] : ['10.0.0.1'], headless, externalName: '', ports: [] });
-  const slice = (t0: number) => ({ namespace: 'ns', name: 's-1', resourceVersion: '1', labels: {}, serviceName: 's', addressType: 'IPv4', ports: [], endpoints: [], lastChangeTriggerTime: t0 });
+  const slice = (t0: number) => ({ namespace: 'ns', name: 's-1', resourceVersion: '1', labels: {}, serviceName: 's', addressType: 'IPv4', ports: [], addresses: [], notReady: [], hostnames: [], targetRefNames: [], lastChangeTriggerTime: t0 });
   const now = 1_700_000_000_500;
   recordProgramming([{ kind: 'EndpointSlice', type: 'added', obj: slice(now - 250) }], () => svc(true), h, now);
   recordProgramming([{ kind: 'EndpointSlice', type: 'modified', obj: slice(now - 100) }], () => svc(false), h, now);
