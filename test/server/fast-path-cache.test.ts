@@ -2,6 +2,8 @@
 // byte-for-byte what the general path writes, TTLs counting down included, for cluster names (passed through the
 // cache unstored, or cached) and forwarded ones; the cache counts every replayed query as its general path would;
 // replies loadbalance shuffles, prefetching caches and expired entries stay on the general path.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import dnsPacket from 'dns-packet';
 import t, { type Test } from 'tap';
@@ -12,7 +14,7 @@ import { cacheClock } from '../../lib/plugins/cache/handler.js';
 import { planServers } from '../../lib/server/plan.js';
 import { DnsServer } from '../../lib/server/server.js';
 import { clusterQuestions, readList, type Question } from '../support/cluster-names.js';
-import { DEMO_DIR } from '../support/e2e-cluster.js';
+import { DEMO_DIR, REPO_ROOT, tempDir } from '../support/e2e-cluster.js';
 import { FakeUpstream } from '../support/fake-upstream.js';
 import { Client, Counting, query, sample, type Wire } from '../support/wire-client.js';
 
@@ -153,6 +155,7 @@ const CACHE_METRICS: Array<[string, Record<string, string>]> = [
   ['coredns_cache_misses_total', {}],
   ['coredns_cache_entries', { type: 'success' }],
   ['coredns_cache_entries', { type: 'denial' }],
+  ['coredns_cache_evictions_total', { type: 'success' }],
 ];
 
 async function cacheCounts(s: Running): Promise<Record<string, number | undefined>> {
@@ -256,6 +259,31 @@ t.test('headless Services answered by kubernetes: shuffled on replay too', async
   const again = await round(fast, ref, wide, { rd: true });
   t.same(again.bad, [], 'same records as the general path, in some order');
   t.equal(again.replayed, wide.length, 'every one replayed');
+});
+
+t.test('a cache smaller than what is asked: every asking a miss, replayed with the store redone', async (t) => {
+  const tmp = tempDir('fastpath-thrash');
+  t.teardown(tmp.cleanup);
+  execFileSync(process.execPath, [path.join(REPO_ROOT, 'bench', 'gen-cluster.mjs'), '--services', '1000', '--endpoints', '4000', '--max-queries', '1500', '--out', tmp.dir]);
+  const up = await upstream(t);
+  // The smallest capacity the cache takes (1024 per cache): 1,500 reverse names asked in a cycle never hit.
+  const text = corefile(up.addr, '{\n        success 1024\n        denial 1024\n    }').replace(DEMO_DIR, path.join(tmp.dir, 'cluster'));
+  const { fast, ref } = await pair(t, text);
+  // The benchmark's PTR mix: cluster and endpoint addresses, answered by kubernetes.
+  const ptrs: Question[] = readFileSync(path.join(tmp.dir, 'queries', 'ptr.txt'), 'utf8').trim().split('\n').map((l) => {
+    const [name, type] = l.split(' ');
+    return { name: `${name}.`, type: type! };
+  });
+  t.equal(ptrs.length, 1500);
+  for (let cycle = 1; cycle <= 3; cycle++) {
+    const r = await round(fast, ref, ptrs, { rd: true });
+    t.same(r.bad.slice(0, 5), [], `cycle ${cycle}: identical replies`);
+    if (cycle === 3) t.ok(r.replayed > ptrs.length * 0.9, `cycle ${cycle}: ${r.replayed}/${ptrs.length} misses replayed`);
+  }
+  const counts = await cacheCounts(fast);
+  t.same(counts, await cacheCounts(ref), 'cache metrics equal on both servers, evictions included');
+  t.ok((counts['coredns_cache_evictions_total{"type":"success"}'] ?? 0) > 3000, 'the cache was evicting all along');
+  t.equal(counts['coredns_cache_entries{"type":"success"}'], 1024, 'and is full');
 });
 
 t.test('left to the general path: prefetch, stale entries', async (t) => {

@@ -12,8 +12,8 @@ import { NameTree } from '../../dns/name-tree.js';
 import type { Handler, Served } from '../../plugin.js';
 import { Query, type ReplyHook, type ReplySink } from '../../query.js';
 import { KIND, type Kind, clampTtl, classify, isCacheable, isDenial, minimalTtl } from './classify.js';
-import { type Item, newItem, remainingTtl, replyFrom, withTtl } from './item.js';
-import { HitGuard, MissGuard, type ReplaySide } from './replay.js';
+import { type Item, newItem, remainingTtl, replyFrom, restoredItem, withTtl } from './item.js';
+import { HitGuard, MissGuard, StoreGuard, type ReplaySide } from './replay.js';
 import { type CacheConfig, effectiveCapacity } from './setup.js';
 
 /** Counters for the `coredns_cache_*` metrics. */
@@ -166,6 +166,13 @@ export class CacheHandler implements Handler, ReplaySide {
     return this.cfg.keepTtl ? it.origTtl : ttl;
   }
 
+  /** ReplaySide: whether serve() would miss `key`; if so, counted as that miss and `it` stored again as new. */
+  replayStore(key: string, it: Item, denial: boolean): boolean {
+    if (!this.replayMiss(key, false)) return false;
+    this.put(denial, key, restoredItem(it, this.now()));
+    return true;
+  }
+
   /** ReplaySide: whether serve() would miss `key` (then counted as that miss). */
   replayMiss(key: string, neverStored: boolean): boolean {
     if (neverStored) {
@@ -193,7 +200,7 @@ export class CacheHandler implements Handler, ReplaySide {
     // verify mode: only a NOERROR or NXDOMAIN refresh replaces the stale entry (CoreDNS verifyStaleResponseWriter).
     const rcode = m.flags & 0xf;
     const usable = mode !== 'verify' || rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN;
-    let stored = false;
+    let stored: Item | undefined;
     if (usable && ttl > 0 && isCacheable(m, kind)) {
       if (questionMatches(q, m)) stored = this.store(q, m, kind, ttl, mode === 'prefetch');
       else {
@@ -201,10 +208,13 @@ export class CacheHandler implements Handler, ReplaySide {
         q.memo = undefined;
       }
     }
-    // The fast path: a stored reply is replayed from its item once a hit has written it (a hit's flags and TTLs
-    // differ from this miss's); one passed on unstored stays replayable while the cache would still miss.
-    if (stored) q.memo = undefined;
-    else if (q.memo !== undefined) q.memo = new MissGuard(this, keyOf(q), q.memo, this.neverStores(q.name));
+    // The fast path. A reply stored here is replayed while the cache would miss again (expired, evicted), the
+    // store redone by the replay; while the entry is fresh a hit writes other bytes (AA, RA as stored, TTLs counting
+    // down), memoized by serve(). A reply passed on unstored stays replayable while the cache would still miss.
+    if (q.memo !== undefined) {
+      const key = keyOf(q);
+      q.memo = stored !== undefined ? new StoreGuard(this, key, q.memo, stored, isDenial(kind)) : new MissGuard(this, key, q.memo, this.neverStores(q.name));
+    }
     if (mode === 'prefetch') return m;
     const out: Message = {
       ...m,
@@ -287,21 +297,26 @@ export class CacheHandler implements Handler, ReplaySide {
     return inZones(name, this.cfg.success.disabled) && inZones(name, this.cfg.denial.disabled);
   }
 
-  // Stores the reply unless its zone is disabled; says whether it did.
-  private store(q: Query, m: Message, kind: Kind, ttl: number, prefetch: boolean): boolean {
+  // Stores the reply unless its zone is disabled; returns the entry stored.
+  private store(q: Query, m: Message, kind: Kind, ttl: number, prefetch: boolean): Item | undefined {
     const key = keyOf(q);
-    if (isDenial(kind)) {
-      if (inZones(q.name, this.cfg.denial.disabled)) return false;
-      this.denial.set(key, newItem(q.name, m, ttl, this.now()));
-      this.denialNames.add(q.name, key);
-      return true;
-    }
-    if (inZones(q.name, this.cfg.success.disabled)) return false;
-    this.success.set(key, newItem(q.name, m, ttl, this.now()));
-    this.successNames.add(q.name, key);
+    const denial = isDenial(kind);
+    if (inZones(q.name, denial ? this.cfg.denial.disabled : this.cfg.success.disabled)) return undefined;
+    const it = newItem(q.name, m, ttl, this.now());
+    this.put(denial, key, it);
     // CoreDNS: a prefetch that found a positive answer retires the negative entry for the same key.
-    if (prefetch) this.denial.delete(key);
-    return true;
+    if (prefetch && !denial) this.denial.delete(key);
+    return it;
+  }
+
+  private put(denial: boolean, key: string, it: Item): void {
+    if (denial) {
+      this.denial.set(key, it);
+      this.denialNames.add(it.name, key);
+    } else {
+      this.success.set(key, it);
+      this.successNames.add(it.name, key);
+    }
   }
 
   // CoreDNS shouldPrefetch: hits with no gap longer than the window are counted (pkg/freq); once there are AMOUNT of

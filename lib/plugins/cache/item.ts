@@ -50,6 +50,11 @@ export function newItem(name: string, m: Message, ttl: number, now: number): Ite
   };
 }
 
+/** `it` stored anew at `now` (a replayed miss redoing its store): the same records, a fresh clock and hit count. */
+export function restoredItem(it: Item, now: number): Item {
+  return { ...it, stored: now, hits: 0, lastHit: Number.NEGATIVE_INFINITY, guard: undefined };
+}
+
 /** Seconds left before `it` expires (negative once expired): the stored TTL minus whole seconds elapsed. */
 export function remainingTtl(it: Item, now: number): number {
   return it.origTtl - Math.trunc((now - it.stored) / 1000);

@@ -1,8 +1,9 @@
 /**
  * The cache's part in the server's fast path (Query.memo, MemoGuard.replay). A replayed reply skips the chain, so
  * the cache must answer for it what its general path would have done: count the request, hit or miss, keep the
- * LRU order, and give the TTL to write. Hits are memoized with a {@link HitGuard}; replies the cache passed on
- * without storing keep the answering plugin's guard, wrapped in a {@link MissGuard}.
+ * LRU order, and give the TTL to write. Hits are memoized with a {@link HitGuard}; replies the cache stored on their
+ * way out keep the answering plugin's guard wrapped in a {@link StoreGuard}, those it passed on without storing in a
+ * {@link MissGuard}.
  */
 import type { MemoGuard } from '../../plugin.js';
 import type { Item } from './item.js';
@@ -16,6 +17,8 @@ export interface ReplaySide {
    * both `disable`d zone lists, so no entry can exist and only the count is needed.
    */
   replayMiss(key: string, neverStored: boolean): boolean;
+  /** As replayMiss, and then `it` is stored again under `key`, as a new entry, as the general path's miss would. */
+  replayStore(key: string, it: Item, denial: boolean): boolean;
 }
 
 /** Replays a cache hit while `it` is still the fresh entry for `key`, its TTLs counting down. */
@@ -50,6 +53,30 @@ export class MissGuard implements MemoGuard {
   replay(): number {
     const r = this.inner.replay === undefined ? 0 : this.inner.replay();
     if (r < 0 || !this.cache.replayMiss(this.key, this.neverStored)) return -1;
+    return r;
+  }
+}
+
+/**
+ * Replays a reply the cache stored on its way out, while a general-path lookup would miss again (the entry expired
+ * past any serve_stale window, or was evicted or purged): the replay counts the miss and stores the entry anew, as
+ * the general path would. While the entry is usable the guard declines: a hit writes other bytes, and the general
+ * path memoizes it with a {@link HitGuard}.
+ */
+export class StoreGuard implements MemoGuard {
+  constructor(
+    private readonly cache: ReplaySide,
+    private readonly key: string,
+    private readonly inner: MemoGuard,
+    private readonly it: Item,
+    private readonly denial: boolean,
+  ) {}
+  stamp(): number {
+    return this.inner.stamp();
+  }
+  replay(): number {
+    const r = this.inner.replay === undefined ? 0 : this.inner.replay();
+    if (r < 0 || !this.cache.replayStore(this.key, this.it, this.denial)) return -1;
     return r;
   }
 }
