@@ -13,6 +13,9 @@
 //     --corefile C    `kubernetes` (default): a block with only the kubernetes plugin; `kubeadm`: the kubeadm
 //                     default Corefile (errors, health, ready, kubernetes, prometheus, forward, cache 30, loop,
 //                     reload, loadbalance) with loopback ports, forwarding to bench/upstream.mjs
+//     --connect C     how clusterdns reaches the fake: `kubeconfig` (default; through @kubernetes/client-node, as a
+//                     kubeconfig needs) or `endpoint` (the Corefile's `endpoint URL`: files only, no client library,
+//                     the same code as the in-cluster service account's)
 //     --fill          before sampling, send every question of the bench's ptr and forward query files once
 //                     (dnsperf), so the reply memo and, with kubeadm, the cache are as full as a serving DNS
 //                     server's: the invalidations a change triggers then have something to scan
@@ -60,6 +63,7 @@ interface Options {
   gapMs: number;
   endpoints: number;
   corefile: 'kubernetes' | 'kubeadm';
+  connect: 'kubeconfig' | 'endpoint';
   fill: boolean;
   load: number;
   nice: number;
@@ -71,7 +75,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { dir: '', samples: 500, gapMs: 20, endpoints: 1, corefile: 'kubernetes', fill: false, load: 0, nice: 0, pin: false, port: Number(process.env.API_SYNC_PORT ?? 15399), trace: false };
+  const o: Options = { dir: '', samples: 500, gapMs: 20, endpoints: 1, corefile: 'kubernetes', connect: 'kubeconfig', fill: false, load: 0, nice: 0, pin: false, port: Number(process.env.API_SYNC_PORT ?? 15399), trace: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const num = (): number => {
@@ -93,14 +97,18 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--pin') o.pin = true;
     else if (a === '--json') o.json = argv[++i];
     else if (a === '--profile') o.profile = argv[++i];
-    else if (a === '--corefile') {
+    else if (a === '--connect') {
+      const c = argv[++i];
+      if (c !== 'kubeconfig' && c !== 'endpoint') throw new Error('--connect takes kubeconfig or endpoint');
+      o.connect = c;
+    } else if (a === '--corefile') {
       const c = argv[++i];
       if (c !== 'kubernetes' && c !== 'kubeadm') throw new Error('--corefile takes kubernetes or kubeadm');
       o.corefile = c;
     } else if (a.startsWith('--')) throw new Error(`unknown option ${a} (see the head of bench/api-sync.ts)`);
     else o.dir = a;
   }
-  if (!o.dir) throw new Error('Use: bench/api-sync.ts CLUSTER_DIR [--samples N] [--gap MS] [--endpoints N] [--corefile kubernetes|kubeadm] [--fill] [--load QPS] [--nice N] [--pin] [--port P] [--trace] [--json FILE] [--profile FILE]');
+  if (!o.dir) throw new Error('Use: bench/api-sync.ts CLUSTER_DIR [--samples N] [--gap MS] [--endpoints N] [--corefile kubernetes|kubeadm] [--connect kubeconfig|endpoint] [--fill] [--load QPS] [--nice N] [--pin] [--port P] [--trace] [--json FILE] [--profile FILE]');
   if (o.samples < 1) throw new Error('--samples needs at least 1');
   if (o.endpoints < 1 || o.endpoints > 1000) throw new Error('--endpoints takes 1 to 1000 (an EndpointSlice holds at most 1000)');
   return o;
@@ -178,6 +186,7 @@ if (opts.corefile === 'kubeadm') {
 
 // ---- clusterdns
 const kc = writeKubeconfig(`${tmp}/kc`, { server: apiReady.ready });
+const source = opts.connect === 'kubeconfig' ? `kubeconfig ${kc}` : `endpoint ${apiReady.ready}`;
 /** `text` with `from` replaced by `to`, which must be there: the kubeadm Corefile must not drift silently. */
 const edit = (text: string, from: string, to: string): string => {
   if (!text.includes(from)) throw new Error(`the kubeadm Corefile no longer has ${JSON.stringify(from)}`);
@@ -189,13 +198,13 @@ const kubeadmCorefile = (): string => {
   let c = edit(KUBEADM_COREFILE, '.:53 {\n', `.:${opts.port} {\n    bind 127.0.0.1\n`);
   c = edit(c, '    health {', `    health 127.0.0.1:${opts.port + 2} {`);
   c = edit(c, '    ready\n', `    ready 127.0.0.1:${opts.port + 3}\n`);
-  c = edit(c, 'kubernetes cluster.local in-addr.arpa ip6.arpa {\n', `kubernetes cluster.local in-addr.arpa ip6.arpa {\n       kubeconfig ${kc}\n`);
+  c = edit(c, 'kubernetes cluster.local in-addr.arpa ip6.arpa {\n', `kubernetes cluster.local in-addr.arpa ip6.arpa {\n       ${source}\n`);
   c = edit(c, 'prometheus :9153', `prometheus 127.0.0.1:${opts.port + 4}`);
   return edit(c, 'forward . /etc/resolv.conf', `forward . 127.0.0.1:${upPort}`);
 };
 const corefile =
   opts.corefile === 'kubernetes'
-    ? `.:${opts.port} {\n  bind 127.0.0.1\n  kubernetes cluster.local in-addr.arpa ip6.arpa {\n    kubeconfig ${kc}\n  }\n}\n`
+    ? `.:${opts.port} {\n  bind 127.0.0.1\n  kubernetes cluster.local in-addr.arpa ip6.arpa {\n    ${source}\n  }\n}\n`
     : kubeadmCorefile();
 writeFileSync(`${tmp}/Corefile`, corefile);
 const env = {

@@ -3,13 +3,15 @@
  * getClientConfig): `kubeconfig FILE [CONTEXT]` wins; else `endpoint URL` (with `tls CERT KEY CACERT` for a client
  * certificate and CA); else the in-cluster service account.
  *
- * Credentials come from @kubernetes/client-node's KubeConfig, so every auth mode a kubeconfig can hold (tokens,
- * client certificates, token files, exec plugins, OIDC) works as in kubectl. The requests themselves are ours
- * (lib/kube/api/client.ts): client-node 1.4's informers keep whole objects, do not page lists and never time out a
- * dead watch. The library is imported lazily: it costs ~0.5 s and ~75 MB RSS, which fixture-only servers and unit
- * tests should not pay.
+ * A kubeconfig's credentials come from @kubernetes/client-node's KubeConfig, so every auth mode a kubeconfig can
+ * hold (tokens, client certificates, token files, exec plugins, OIDC) works as in kubectl. The library is imported
+ * only then: it costs ~0.5-1 s and ~70 MB of RSS. The in-cluster service account (what a Deployment in kube-system
+ * uses) and `endpoint` need only files, read here: a token file, a CA, a client certificate. The requests
+ * themselves are ours (lib/kube/api/client.ts): client-node 1.4's informers keep whole objects, do not page lists
+ * and never time out a dead watch.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Agent as HttpAgent, OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { isIPv6 } from 'node:net';
@@ -54,52 +56,35 @@ type KubeConfigT = import('@kubernetes/client-node').KubeConfig;
  * @throws ConnectionError when the configuration cannot work (missing file, unknown context, no in-cluster env).
  */
 export async function connect(spec: ConnectionSpec, env: NodeJS.ProcessEnv = process.env): Promise<ApiConnection> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
-  let server: string;
-  let mode: string;
-  if (spec.kubeconfig) {
-    const { file, context } = spec.kubeconfig;
-    if (!existsSync(file)) throw new ConnectionError(`kubeconfig ${file}: no such file`);
-    try {
-      kc.loadFromFile(file);
-    } catch (err) {
-      throw new ConnectionError(`kubeconfig ${file}: ${(err as Error).message}`);
-    }
-    if (context) {
-      if (!kc.getContextObject(context)) throw new ConnectionError(`kubeconfig ${file}: context "${context}" does not exist`);
-      kc.setCurrentContext(context);
-    }
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new ConnectionError(`kubeconfig ${file}: the current context names no cluster`);
-    server = cluster.server;
-    mode = `kubeconfig ${file}${context ? ` context ${context}` : ''}`;
-  } else if (spec.endpoint) {
+  if (spec.kubeconfig) return fromKubeconfig(spec.kubeconfig);
+  if (spec.endpoint) {
     // CoreDNS builds a bare rest.Config for the endpoint: no token, a client certificate and CA only with `tls`.
-    kc.loadFromClusterAndUser(
-      { name: 'endpoint', server: spec.endpoint, caFile: spec.tls?.ca, skipTLSVerify: false },
-      { name: 'endpoint', certFile: spec.tls?.cert, keyFile: spec.tls?.key },
-    );
     for (const f of spec.tls ? [spec.tls.cert, spec.tls.key, spec.tls.ca] : []) {
       if (!existsSync(f)) throw new ConnectionError(`tls ${f}: no such file`);
     }
-    server = spec.endpoint;
-    mode = `endpoint ${spec.endpoint}${spec.tls ? ' with tls' : ''}`;
-  } else {
-    const host = env.KUBERNETES_SERVICE_HOST;
-    const port = env.KUBERNETES_SERVICE_PORT;
-    // The message client-go's rest.InClusterConfig gives, which CoreDNS users will recognise.
-    if (!host || !port) {
-      throw new ConnectionError('unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined');
-    }
-    const root = env[SERVICE_ACCOUNT_ROOT_ENV] ?? '';
-    const token = `${root}${SERVICE_ACCOUNT_DIR}/token`;
-    if (!existsSync(token)) throw new ConnectionError(`unable to load in-cluster configuration: open ${token}: no such file or directory`);
-    kc.loadFromCluster(root);
-    // client-go always speaks https in-cluster (client-node switches to http on ports 80/8080/8001; we do not).
-    server = `https://${isIPv6(host) ? `[${host}]` : host}:${port}`;
-    mode = 'in-cluster';
+    const url = parseServer(spec.endpoint);
+    return fileConnection(url, `endpoint ${spec.endpoint}${spec.tls ? ' with tls' : ''} (${url.origin})`, {
+      ca: spec.tls?.ca,
+      cert: spec.tls?.cert,
+      key: spec.tls?.key,
+    });
   }
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT;
+  // The message client-go's rest.InClusterConfig gives, which CoreDNS users will recognise.
+  if (!host || !port) {
+    throw new ConnectionError('unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined');
+  }
+  const dir = `${env[SERVICE_ACCOUNT_ROOT_ENV] ?? ''}${SERVICE_ACCOUNT_DIR}`;
+  const token = `${dir}/token`;
+  if (!existsSync(token)) throw new ConnectionError(`unable to load in-cluster configuration: open ${token}: no such file or directory`);
+  // client-go always speaks https in-cluster, and goes on with the system's roots when ca.crt cannot be read.
+  const url = parseServer(`https://${isIPv6(host) ? `[${host}]` : host}:${port}`);
+  const ca = `${dir}/ca.crt`;
+  return fileConnection(url, `in-cluster (${url.origin})`, { ca: existsSync(ca) ? ca : undefined, tokenFile: token });
+}
+
+function parseServer(server: string): URL {
   let url: URL;
   try {
     url = new URL(server);
@@ -107,13 +92,73 @@ export async function connect(spec: ConnectionSpec, env: NodeJS.ProcessEnv = pro
     throw new ConnectionError(`invalid API server URL: ${JSON.stringify(server)}`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConnectionError(`unsupported API server URL scheme: ${server}`);
+  return url;
+}
+
+/** Files a connection without a kubeconfig may name: TLS material, read once, and a bearer token file. */
+interface FileCredentials {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** Re-read for every request, so a rotated (projected) service-account token is used as soon as it is written. */
+  tokenFile?: string;
+}
+
+async function fileConnection(server: URL, description: string, files: FileCredentials): Promise<ApiConnection> {
+  const read = (f: string | undefined): Buffer | undefined => {
+    if (f === undefined) return undefined;
+    try {
+      return readFileSync(f);
+    } catch (err) {
+      throw new ConnectionError(`${f}: ${(err as Error).message}`);
+    }
+  };
+  const agent =
+    server.protocol === 'https:'
+      ? new HttpsAgent({ keepAlive: true, ca: read(files.ca), cert: read(files.cert), key: read(files.key), rejectUnauthorized: true })
+      : new (await import('node:http')).Agent({ keepAlive: true });
+  const tokenFile = files.tokenFile;
+  return {
+    server,
+    base: server.href.replace(/\/+$/, ''),
+    description,
+    agent,
+    async headers() {
+      if (tokenFile === undefined) return {};
+      // client-go trims token files: a trailing newline would make the header invalid.
+      return { Authorization: `Bearer ${(await readFile(tokenFile, 'utf8')).trim()}` };
+    },
+    close() {
+      agent.destroy();
+    },
+  };
+}
+
+/** A kubeconfig's cluster and user, through client-node (every auth mode kubectl knows). */
+async function fromKubeconfig({ file, context }: { file: string; context: string }): Promise<ApiConnection> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  if (!existsSync(file)) throw new ConnectionError(`kubeconfig ${file}: no such file`);
+  try {
+    kc.loadFromFile(file);
+  } catch (err) {
+    throw new ConnectionError(`kubeconfig ${file}: ${(err as Error).message}`);
+  }
+  if (context) {
+    if (!kc.getContextObject(context)) throw new ConnectionError(`kubeconfig ${file}: context "${context}" does not exist`);
+    kc.setCurrentContext(context);
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new ConnectionError(`kubeconfig ${file}: the current context names no cluster`);
+  const mode = `kubeconfig ${file}${context ? ` context ${context}` : ''}`;
+  const url = parseServer(cluster.server);
   return makeConnection(kc, url, `${mode} (${url.origin})`);
 }
 
 async function makeConnection(kc: KubeConfigT, server: URL, description: string): Promise<ApiConnection> {
   if (server.protocol === 'http:') {
-    // client-node refuses plain http unless TLS verification is off; there is no TLS to verify, and CoreDNS accepts
-    // an http `endpoint`, so mark the cluster accordingly. Only the credentials are taken from client-node.
+    // client-node refuses plain http unless TLS verification is off; there is no TLS to verify, and client-go takes
+    // an http server from a kubeconfig, so mark the cluster accordingly. Only the credentials are taken from it.
     const current = kc.getCurrentCluster();
     kc.clusters = kc.clusters.map((c) => (c.name === current?.name ? { ...c, skipTLSVerify: true } : c));
   }
