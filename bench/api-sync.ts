@@ -14,8 +14,10 @@
 //                     default Corefile (errors, health, ready, kubernetes, prometheus, forward, cache 30, loop,
 //                     reload, loadbalance) with loopback ports, forwarding to bench/upstream.mjs
 //     --connect C     how clusterdns reaches the fake: `kubeconfig` (default; through @kubernetes/client-node, as a
-//                     kubeconfig needs) or `endpoint` (the Corefile's `endpoint URL`: files only, no client library,
-//                     the same code as the in-cluster service account's)
+//                     kubeconfig needs), `endpoint` (the Corefile's `endpoint URL`: plain HTTP, files only, no client
+//                     library) or `incluster` (what a Deployment in kube-system uses: the fake serves HTTPS with a
+//                     test CA and requires a bearer token; clusterdns finds both in a service-account directory,
+//                     CLUSTERDNS_SERVICEACCOUNT_ROOT, and the server in KUBERNETES_SERVICE_HOST/PORT)
 //     --fill          before sampling, send every question of the bench's ptr and forward query files once
 //                     (dnsperf), so the reply memo and, with kubeadm, the cache are as full as a serving DNS
 //                     server's: the invalidations a change triggers then have something to scan
@@ -46,7 +48,7 @@
 //             trip and this process's own wake-up later
 // Times in different processes are lined up through performance.timeOrigin (epoch ms, microsecond resolution).
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -63,7 +65,7 @@ interface Options {
   gapMs: number;
   endpoints: number;
   corefile: 'kubernetes' | 'kubeadm';
-  connect: 'kubeconfig' | 'endpoint';
+  connect: 'kubeconfig' | 'endpoint' | 'incluster';
   fill: boolean;
   load: number;
   nice: number;
@@ -99,7 +101,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--profile') o.profile = argv[++i];
     else if (a === '--connect') {
       const c = argv[++i];
-      if (c !== 'kubeconfig' && c !== 'endpoint') throw new Error('--connect takes kubeconfig or endpoint');
+      if (c !== 'kubeconfig' && c !== 'endpoint' && c !== 'incluster') throw new Error('--connect takes kubeconfig, endpoint or incluster');
       o.connect = c;
     } else if (a === '--corefile') {
       const c = argv[++i];
@@ -108,7 +110,7 @@ function parseArgs(argv: string[]): Options {
     } else if (a.startsWith('--')) throw new Error(`unknown option ${a} (see the head of bench/api-sync.ts)`);
     else o.dir = a;
   }
-  if (!o.dir) throw new Error('Use: bench/api-sync.ts CLUSTER_DIR [--samples N] [--gap MS] [--endpoints N] [--corefile kubernetes|kubeadm] [--connect kubeconfig|endpoint] [--fill] [--load QPS] [--nice N] [--pin] [--port P] [--trace] [--json FILE] [--profile FILE]');
+  if (!o.dir) throw new Error('Use: bench/api-sync.ts CLUSTER_DIR [--samples N] [--gap MS] [--endpoints N] [--corefile kubernetes|kubeadm] [--connect kubeconfig|endpoint|incluster] [--fill] [--load QPS] [--nice N] [--pin] [--port P] [--trace] [--json FILE] [--profile FILE]');
   if (o.samples < 1) throw new Error('--samples needs at least 1');
   if (o.endpoints < 1 || o.endpoints > 1000) throw new Error('--endpoints takes 1 to 1000 (an EndpointSlice holds at most 1000)');
   return o;
@@ -149,7 +151,8 @@ process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
 // ---- the fake API server, in its own process
 const apiArgs = ['--import=@isaacs/ts-node-temp-fork-for-pr-2009/import', ...(opts.trace ? ['--import', hook] : [])];
-const api = fork(join(bench, 'fake-api.ts'), [opts.dir], {
+const TOKEN = 'bench-service-account-token';
+const api = fork(join(bench, 'fake-api.ts'), [opts.dir, ...(opts.connect === 'incluster' ? ['--tls', TOKEN] : [])], {
   execArgv: apiArgs,
   env: opts.trace ? { ...process.env, BENCH_STALL_LOG: logs.api } : process.env,
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -157,8 +160,8 @@ const api = fork(join(bench, 'fake-api.ts'), [opts.dir], {
 children.push(api);
 if (opts.pin) spawnSync('taskset', ['-cp', '1', String(api.pid)], { stdio: 'ignore' });
 if (opts.nice) setPriority(api.pid!, opts.nice);
-const apiReady = await new Promise<{ ready: string; loaded: number }>((resolve, reject) => {
-  api.once('message', (m) => resolve(m as { ready: string; loaded: number }));
+const apiReady = await new Promise<{ ready: string; loaded: number; ca?: string }>((resolve, reject) => {
+  api.once('message', (m) => resolve(m as { ready: string; loaded: number; ca?: string }));
   api.once('exit', (code) => reject(new Error(`the fake API server exited (${code}) before it was ready`)));
 });
 console.log('loaded', apiReady.loaded, 'objects into the fake API server');
@@ -186,7 +189,17 @@ if (opts.corefile === 'kubeadm') {
 
 // ---- clusterdns
 const kc = writeKubeconfig(`${tmp}/kc`, { server: apiReady.ready });
-const source = opts.connect === 'kubeconfig' ? `kubeconfig ${kc}` : `endpoint ${apiReady.ready}`;
+// In-cluster: no connection line at all; the service account's files and the environment say where and who.
+const source = opts.connect === 'kubeconfig' ? `kubeconfig ${kc}` : opts.connect === 'endpoint' ? `endpoint ${apiReady.ready}` : '';
+const inCluster: Record<string, string> = {};
+if (opts.connect === 'incluster') {
+  const sa = join(tmp, 'sa', 'var/run/secrets/kubernetes.io/serviceaccount');
+  mkdirSync(sa, { recursive: true });
+  writeFileSync(join(sa, 'token'), `${TOKEN}\n`);
+  copyFileSync(apiReady.ca!, join(sa, 'ca.crt'));
+  const u = new URL(apiReady.ready);
+  Object.assign(inCluster, { CLUSTERDNS_SERVICEACCOUNT_ROOT: join(tmp, 'sa'), KUBERNETES_SERVICE_HOST: u.hostname, KUBERNETES_SERVICE_PORT: u.port });
+}
 /** `text` with `from` replaced by `to`, which must be there: the kubeadm Corefile must not drift silently. */
 const edit = (text: string, from: string, to: string): string => {
   if (!text.includes(from)) throw new Error(`the kubeadm Corefile no longer has ${JSON.stringify(from)}`);
@@ -209,6 +222,7 @@ const corefile =
 writeFileSync(`${tmp}/Corefile`, corefile);
 const env = {
   ...process.env,
+  ...inCluster,
   BENCH_APPLIED_LOG: logs.applied,
   ...(opts.trace ? { BENCH_STALL_LOG: logs.clusterdns } : {}),
   ...(opts.profile ? { BENCH_PROF_FILE: opts.profile } : {}),

@@ -3,14 +3,15 @@
 // a busy tick here then delays the API server's write, as a busy kube-apiserver would, but never the clock.
 //
 // Started by bench/api-sync.ts with an IPC channel (child_process.fork); not meant to be run by hand:
-//   node --import=@isaacs/ts-node-temp-fork-for-pr-2009/import bench/fake-api.ts CLUSTER_DIR
+//   node --import=@isaacs/ts-node-temp-fork-for-pr-2009/import bench/fake-api.ts CLUSTER_DIR [--tls TOKEN]
+//   --tls TOKEN: serve HTTPS with a test CA and require `Authorization: Bearer TOKEN` (the in-cluster connection)
 // Messages from the parent:  {id, op: 'create' | 'update', obj}   → {id, t, d}: t, the epoch ms (performance.timeOrigin
 //                                                                   + now) when the fake had stored the object and
 //                                                                   handed the watch event to the sockets (Node writes
 //                                                                   them out at the end of this tick); d, how long
 //                                                                   storing and encoding took before that
 //                            {op: 'stop'}                         → closes the server and exits
-// Sent once ready:           {ready: URL, loaded: N}
+// Sent once ready:           {ready: URL, loaded: N, ca?: the CA's PEM file with --tls}
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { FakeApiServer } from '../test/support/fake-apiserver.js';
@@ -22,7 +23,8 @@ if (!dir || !process.send) {
 }
 const send = (m: unknown): void => void process.send!(m);
 
-const api = await FakeApiServer.start({ historyLimit: 10 });
+const token = process.argv[3] === '--tls' ? process.argv[4] : undefined;
+const api = await FakeApiServer.start({ historyLimit: 10, ...(token ? { tls: true, token } : {}) });
 let loaded = 0;
 {
   // Scoped, so the parsed 55 MB list is garbage once loaded: only the stored objects stay.
@@ -54,4 +56,4 @@ process.on('message', (m: Request) => {
 });
 // The parent gone (killed, crashed): nothing left to serve.
 process.on('disconnect', () => void api.stop().then(() => process.exit(0)));
-send({ ready: api.url, loaded });
+send({ ready: api.url, loaded, ca: api.pki?.caFile });

@@ -16,7 +16,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { createRequire } from 'node:module';
 import type * as YAML from 'yaml';
-import { collectGarbage } from './gc.js';
+import { settleAfterLoad } from './gc.js';
 import { JSONListScanner } from './json-list.js';
 import { SlimPool, slimObject } from './slim.js';
 import type { ClusterSource, ModelSink, Snapshot } from './types.js';
@@ -401,11 +401,6 @@ export function loadFixture(path: string, opts: LoadOptions = {}): Snapshot {
   return parseFiles(listFiles(path), [], opts).snap;
 }
 
-// A load of at least this many objects is followed, this many ms later, by a full garbage collection (see
-// collectGarbage).
-const SETTLE_OBJECTS = 5000;
-const SETTLE_DELAY_MS = 250;
-
 function objectCount(snap: Snapshot): number {
   return snap.services.length + snap.endpointSlices.length + snap.namespaces.length + snap.pods.length;
 }
@@ -531,8 +526,7 @@ export class FixtureSource implements ClusterSource {
   // After a big load, collect its garbage once the first answers had their chance to go out: the collection
   // compacts the heap and stops everything for ~0.1-0.2 s at 10,000 Services (lib/kube/gc.ts).
   #settle(snap: Snapshot): void {
-    if (objectCount(snap) < SETTLE_OBJECTS) return;
-    setTimeout(collectGarbage, SETTLE_DELAY_MS).unref();
+    settleAfterLoad(objectCount(snap));
   }
 
   #logLoaded(msg: string, snap: Snapshot, ignored: string[]): void {

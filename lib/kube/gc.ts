@@ -1,10 +1,25 @@
 /**
  * Memory settings for holding a big cluster: a full garbage collection after a big load (lib/kube/fixture-source.ts,
- * lib/kube/api/api-source.ts), and a young generation kept at its start-up size (bin/clusterdns.ts sets it first
- * thing on Node 20, the kubernetes plugin before its source loads).
+ * lib/kube/api/api-source.ts, through {@link settleAfterLoad}), and a young generation kept at its start-up size
+ * (bin/clusterdns.ts sets it first thing on Node 20, the kubernetes plugin before its source loads).
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+
+/** A load of at least this many objects is followed by a full garbage collection ({@link settleAfterLoad}). */
+export const SETTLE_OBJECTS = 5000;
+/** How long after such a load the collection runs: the first answers go out before it stops everything. */
+export const SETTLE_DELAY_MS = 250;
+
+/**
+ * After a load of `objects` objects (a fixture load, the API source's first sync), schedules {@link collectGarbage}
+ * {@link SETTLE_DELAY_MS} later when the load was big enough to leave tens of MB of garbage; the collection compacts
+ * the heap and stops everything for ~0.1-0.2 s at 10,000 Services. The timer does not hold the process up.
+ */
+export function settleAfterLoad(objects: number): void {
+  if (objects < SETTLE_OBJECTS) return;
+  setTimeout(collectGarbage, SETTLE_DELAY_MS).unref();
+}
 
 // V8 12 (Node 22) and later take a `flavor`: a last-resort collection also gives memory back (it shrinks the young
 // generation and returns the pages the compaction freed, which Node 24 otherwise keeps mapped for ~8 s). V8 11
@@ -47,8 +62,9 @@ const YOUNG_GENERATION_FLAGS = /--(max|min)[-_]semi[-_]space[-_]size\b|--semi[-_
 /** Options for {@link keepYoungGenerationSmall}; the last three are for tests. */
 export interface YoungGenerationOptions {
   /**
-   * The loads to come parse their objects one at a time (the fixture source's JSON lists), so a small young
-   * generation costs them nothing on any V8 and avoids its growth during the load: pin it on V8 12+ too.
+   * A big load is coming, and it parses its objects one at a time (both sources do: the fixture source's JSON
+   * lists, the API source's list pages, lib/kube/json-list.ts), so a small young generation costs it nothing on any
+   * V8 and avoids its growth during the load: pin it on V8 12+ too.
    */
   streaming?: boolean;
   execArgv?: readonly string[];
@@ -66,11 +82,11 @@ export interface YoungGenerationOptions {
  * answers by doubling the young generation up to its maximum, 32 MB on Node 20, 64 MB on Node 24. V8 11 gives that
  * back only when it collects while allocation is slow, which on an idle DNS server does not happen: RSS after sync
  * stayed ~30 MB higher than the data needs. A DNS server's own garbage (per query) dies young, and a small young
- * generation collects it as cheaply: scavenges are more frequent but each copies only what is alive. The cost is on
- * loads that parse big documents whole (an API list page of 500 objects): more of each page outlives a small young
- * generation, ~15% more list time at 10,000 Services. On V8 12 and later (Node 22, 24) the collection after a big
- * load shrinks the young generation again ({@link collectGarbage}), so there it is pinned only for streaming loads
- * (where it saves the load's peak, ~50 MB at 10,000 Services); API lists are faster and peak lower without.
+ * generation collects it as cheaply: scavenges are more frequent but each copies only what is alive. Loads must
+ * then not parse big documents whole: API list pages of 500 objects parsed whole outlived a small young
+ * generation (more list time, a higher peak); both sources now parse an object at a time. On V8 12 and later (Node 22, 24) the collection after a big load shrinks the young generation again
+ * ({@link collectGarbage}), but pinning it still saves the load's peak (~50-60 MB at 10,000 Services) and a few MB
+ * after it, so the kubernetes plugin pins it there too, before its source loads.
  *
  * How: `--max-semi-space-size` is read once, when the heap is set up, so it cannot be changed from inside the
  * process (it works in NODE_OPTIONS). `--semi-space-growth-factor` is read each time V8 grows the young

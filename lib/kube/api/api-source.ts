@@ -6,7 +6,7 @@
  * and EndpointSlices and `namespace_labels` as that of Namespaces, so the API server does the filtering.
  */
 import type { Logger } from 'pino';
-import { collectGarbage } from '../gc.js';
+import { settleAfterLoad } from '../gc.js';
 import { slimEndpointSlice, slimNamespace, slimPod, slimService } from '../slim.js';
 import type { ClusterSource, Kind, ModelSink } from '../types.js';
 import { ApiClient, type ClientLimits, type RequestObserver } from './client.js';
@@ -65,9 +65,6 @@ const COLLECTIONS: Record<Kind, Collection> = {
   },
   Pod: { kind: 'Pod', resource: 'pods', group: '', base: '/api/v1', namespaced: true, slim: slimPod as never },
 };
-
-/** A first sync of at least this many objects is followed by a full garbage collection. */
-const SETTLE_OBJECTS = 5000;
 
 /** The field selector of the Pod collection: only Pods that may still hold their IP. */
 export const POD_FIELD_SELECTOR = 'status.phase!=Succeeded,status.phase!=Failed,status.phase!=Unknown';
@@ -167,8 +164,9 @@ export class ApiSource implements ClusterSource {
           observer?.synced?.(true);
           log?.info({ ...Object.fromEntries(counts), ms: Math.round(performance.now() - started) }, 'Kubernetes API synced');
           this.#resolveSynced?.();
-          // The lists' garbage (pages of raw JSON, change batches) would otherwise sit in the heap of an idle server.
-          if ([...counts.values()].reduce((a, b) => a + b, 0) >= SETTLE_OBJECTS) setTimeout(collectGarbage, 0).unref();
+          // The lists' garbage (raw items, change batches) would otherwise sit in the heap of an idle server; collected
+          // a moment later, as after a fixture load, so the first answers go out before the collection stops everything.
+          settleAfterLoad([...counts.values()].reduce((a, b) => a + b, 0));
         }
       },
     };

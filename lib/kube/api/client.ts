@@ -5,6 +5,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { ApiConnection } from './connection.js';
+import { BadListPage, readListPage, type ListEnvelope } from './list-page.js';
 
 /** Request counts and timings, for `coredns_kubernetes_rest_client_*` metrics. */
 export interface RequestObserver {
@@ -116,6 +117,17 @@ export function apiError(status: number, body: string, retryAfter?: string | str
   return new ApiError(status, reason, message, { retryAfterMs: Math.min(retryAfterMs, 60_000) });
 }
 
+/** The `code` of a body that is a `Status` other than Success (an error sent with a 2xx), else 0 (500 without a code). */
+function statusFailure(body: string): number {
+  try {
+    const s = JSON.parse(body) as { kind?: unknown; status?: unknown; code?: unknown };
+    if (s?.kind !== 'Status' || typeof s.status !== 'string' || s.status === '' || s.status === 'Success') return 0;
+    return Number.isInteger(s.code) && (s.code as number) > 0 ? (s.code as number) : 500;
+  } catch {
+    return 0;
+  }
+}
+
 /** Issues GETs against one API server. */
 export class ApiClient {
   readonly #conn: ApiConnection;
@@ -174,16 +186,23 @@ export class ApiClient {
     }
   }
 
-  /** GETs and parses a JSON body; non-2xx becomes an ApiError. */
-  async getJSON(path: string, query: Record<string, string>, signal: AbortSignal, timeoutMs = 0): Promise<unknown> {
+  /**
+   * GETs one page of a list, handing each item to `onItem` as it is parsed (lib/kube/api/list-page.ts), and resolves
+   * with the list's envelope (its metadata). Non-2xx, and a `Status` of failure sent with a 2xx (which client-go
+   * also takes for that error), become an ApiError; a page that is not a well-formed List an ApiError
+   * `BadResponse`. Items handed over before a failure belong to a page that failed: the caller drops the listing.
+   */
+  async getList(path: string, query: Record<string, string>, signal: AbortSignal, timeoutMs: number, onItem: (item: unknown) => void): Promise<ListEnvelope> {
     const res = await this.get(path, query, signal, { timeoutMs });
-    const body = await readBody(res);
     const status = res.statusCode ?? 0;
-    if (status < 200 || status > 299) throw apiError(status, body, res.headers['retry-after']);
+    if (status < 200 || status > 299) throw apiError(status, await readBody(res), res.headers['retry-after']);
     try {
-      return JSON.parse(body);
-    } catch {
-      throw new ApiError(status, 'BadResponse', `unparsable JSON from ${path}`);
+      return await readListPage(res, onItem);
+    } catch (err) {
+      if (!(err instanceof BadListPage)) throw err;
+      const failure = err.body === null ? 0 : statusFailure(err.body);
+      if (failure) throw apiError(failure, err.body!, res.headers['retry-after']);
+      throw new ApiError(status, 'BadResponse', `${err.message}: ${path}`);
     }
   }
 

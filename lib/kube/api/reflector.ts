@@ -300,18 +300,12 @@ export class Reflector<K extends Kind = Kind> {
       const query: Record<string, string> = { limit: String(this.#timing.pageSize) };
       if (cont) query.continue = cont;
       this.#addSelectors(query);
-      const list = (await this.#client.getJSON(this.spec.path, query, this.#stop.signal, this.#timing.requestTimeoutMs)) as {
-        metadata?: { resourceVersion?: unknown; continue?: unknown };
-        items?: unknown;
-      };
-      if (this.#stopped) return;
-      // A 200 without items (a misbehaving proxy) must not be taken for an empty cluster: that would delete everything.
-      if (!Array.isArray(list.items)) throw new ApiError(200, 'BadResponse', `list of ${this.spec.path} without items`);
-      pages++;
-      for (const raw of list.items) {
+      const list = await this.#client.getList(this.spec.path, query, this.#stop.signal, this.#timing.requestTimeoutMs, (raw) => {
         const obj = this.#convert(raw, pool);
         if (obj) objects.push(obj);
-      }
+      });
+      if (this.#stopped) return;
+      pages++;
       rv = typeof list.metadata?.resourceVersion === 'string' ? list.metadata.resourceVersion : '';
       cont = typeof list.metadata?.continue === 'string' ? list.metadata.continue : '';
     } while (cont);

@@ -117,9 +117,10 @@ export const kubernetes: PluginDef<KubernetesConfig> = {
     if (cfg.fixture === null && cfg.endpoints.length > 1) {
       env.log.warn(`Multiple endpoints have been deprecated, only the first specified endpoint '${cfg.endpoints[0]}' is used`);
     }
-    // Before the source loads: the load would otherwise grow V8's young generation, for good on Node 20; fixture
-    // lists are parsed an object at a time, so it costs them nothing on any Node (lib/kube/gc.ts).
-    keepYoungGenerationSmall({ streaming: cfg.fixture !== null });
+    // Before the source loads: the load would otherwise grow V8's young generation, for good on Node 20; both
+    // sources parse fixture lists and API list pages an object at a time, so it costs them nothing on any Node
+    // (lib/kube/gc.ts).
+    keepYoungGenerationSmall({ streaming: true });
     const model = new ClusterModel({ log: env.log });
     const zone = new ClusterZone(model, zoneOptionsOf(cfg));
     const source = sourceOf(cfg, env);

@@ -265,3 +265,43 @@ t.test('without bookmarks a quiet watch is re-opened quietly; 429 waits for Retr
   t.ok(logs.some((l) => l.level === 40 && l.msg.includes('HTTP 429')), '429 logged as a warning');
   t.ok(r.synced);
 });
+
+t.test('a list page that is a 410 Status, or cut mid-object, drops the listing and lists again from the first page', async (t) => {
+  const http = await import('node:http');
+  for (const trouble of ['status410', 'cut'] as const) {
+    const paths: string[] = [];
+    let troubled = false;
+    const services = ['a', 'b', 'c'].map((n, i) => apiService('default', n, { clusterIPs: [`10.96.1.${i + 1}`] }));
+    const srv = http.createServer((req, res) => {
+      const url = new URL(req.url!, 'http://x');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (url.searchParams.get('watch') === 'true') return void res.write(''); // a watch that stays quiet
+      paths.push(url.searchParams.get('continue') ?? '');
+      const page = (items: unknown[], cont: string) =>
+        JSON.stringify({ kind: 'ServiceList', apiVersion: 'v1', metadata: { resourceVersion: '7', ...(cont ? { continue: cont } : {}) }, items });
+      if (!url.searchParams.get('continue')) return void res.end(page(services.slice(0, 2), 'c1'));
+      if (!troubled) {
+        troubled = true;
+        if (trouble === 'status410') {
+          return void res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', message: 'continue token too old', code: 410 }));
+        }
+        const text = page(services.slice(2), '');
+        res.write(text.slice(0, text.indexOf('"spec"')));
+        return void setTimeout(() => res.socket?.destroy(), 20);
+      }
+      res.end(page(services.slice(2), ''));
+    });
+    await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
+    t.teardown(() => {
+      srv.closeAllConnections();
+      srv.close();
+    });
+    const b = await bare(t, `http://127.0.0.1:${(srv.address() as { port: number }).port}`);
+    await until(() => b.r.synced, 10_000, `synced after ${trouble}`);
+    t.same(paths, ['', 'c1', '', 'c1'], `${trouble}: the listing started again from its first page`);
+    t.same(b.restarts, [trouble === 'status410' ? 'expired' : 'error'], `${trouble}: counted as ${trouble === 'status410' ? 'an expired list' : 'an error'}`);
+    t.equal(b.model.size('Service'), 3, `${trouble}: each Service once`);
+    t.equal(b.r.resourceVersion, '7');
+    await b.r.stop();
+  }
+});
