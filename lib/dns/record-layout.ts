@@ -97,14 +97,22 @@ export function ttlOffsets(wire: Uint8Array): Uint16Array | null {
 /**
  * The runs of records whose order a reply hook draws at random, as a plan for {@link redrawRuns}: within a
  * section, records of the same nonzero `group` must be contiguous, and each such run of two or more records is
- * redrawn. Null when replaying could not be exact: the reply was truncated (which records made it in depended on
- * the draw), a group's records are split within a section, or a compression pointer targets a byte inside a run
- * (moving the record would break it). Plan format: for each run, its record count n, then n + 1 offsets (each
+ * redrawn. Null when replaying could not be exact: the reply was truncated inside a shuffled run (which records
+ * made it in depended on the draw), a group's records are split within a section, or a compression pointer targets
+ * a byte inside a run (moving the record would break it). Plan format: for each run, its record count n, then n + 1 offsets (each
  * record's start, then the run's end).
  */
 export function shuffleRuns(wire: Uint8Array, group: (type: number) => number): Uint16Array | null {
   const l = readLayout(wire);
-  if (l === null || l.truncated) return null;
+  if (l === null) return null;
+  if (l.truncated) {
+    // The encoder keeps records up to the first that does not fit. The draw decided which records made it in only
+    // when that cut fell inside a shuffled run, and then the last record kept belongs to one (a run that ended
+    // before the cut had all its records kept, in an order a replay may redraw).
+    let last = l.types.length - 1;
+    while (last >= 0 && l.types[last] === TYPE.OPT) last--;
+    if (last >= 0 && group(l.types[last]!) !== 0) return null;
+  }
   const plan: number[] = [];
   const seen = new Set<number>();
   let i = 0;

@@ -86,7 +86,23 @@ t.test('shuffleRuns: the plan of a loadbalanced reply', async (t) => {
   const tc = encodeMessage(headless, 512);
   t.ok(replayRuns(tc), 'fits in 512: a plan');
   const big = msg({ answer: rrs(...Array.from({ length: 40 }, (_, i) => `web.default.svc.cluster.local. 5 IN A 10.1.0.${i + 1}`)) });
-  t.equal(replayRuns(encodeMessage(big, 512)), null, 'truncated: which records made it in depended on the draw');
+  t.equal(replayRuns(encodeMessage(big, 512)), null, 'truncated inside the run: which records made it in depended on the draw');
+  // A big SRV answer cut in its answer section (SRV records are not shuffled): the addresses never made it in.
+  const bigSrv = encodeMessage(msg({
+    question: [{ name: '_http._tcp.web.default.svc.cluster.local.', type: TYPE.SRV, class: CLASS.IN }],
+    answer: rrs(...Array.from({ length: 40 }, (_, i) => `_http._tcp.web.default.svc.cluster.local. 5 IN SRV 0 2 80 h${i}.web.default.svc.cluster.local.`)),
+    additional: rrs(...Array.from({ length: 40 }, (_, i) => `h${i}.web.default.svc.cluster.local. 5 IN A 10.1.0.${i + 1}`)),
+  }), 512);
+  t.ok(readLayout(bigSrv)!.truncated, 'the SRV answer is truncated');
+  t.same([...replayRuns(bigSrv)!], [], 'cut among the SRV records: nothing the draw decided, nothing to redraw');
+  // Cut in the additional section, among the shuffled addresses.
+  const cutInRun = encodeMessage(msg({
+    question: [{ name: '_http._tcp.web.default.svc.cluster.local.', type: TYPE.SRV, class: CLASS.IN }],
+    answer: rrs(...Array.from({ length: 8 }, (_, i) => `_http._tcp.web.default.svc.cluster.local. 5 IN SRV 0 12 80 h${i}.web.default.svc.cluster.local.`)),
+    additional: rrs(...Array.from({ length: 8 }, (_, i) => `h${i}.web.default.svc.cluster.local. 5 IN A 10.1.0.${i + 1}`)),
+  }), 512);
+  t.ok(readLayout(cutInRun)!.truncated && readLayout(cutInRun)!.types.at(-1) === TYPE.A, 'cut among the addresses');
+  t.equal(replayRuns(cutInRun), null, 'which addresses made it in depended on the draw');
 
   // The second A's owner points into the first A (inside the run): moving them would break the pointer.
   const pointed = encodeMessage(msg({ answer: rrs('x.example. 5 IN A 192.0.2.1', 'x.example. 5 IN A 192.0.2.2') }));
