@@ -113,21 +113,31 @@ async function fileConnection(server: URL, description: string, files: FileCrede
       throw new ConnectionError(`${f}: ${(err as Error).message}`);
     }
   };
+  const tokenFile = files.tokenFile;
+  return connection(server, description, { ca: read(files.ca), cert: read(files.cert), key: read(files.key) }, async () => {
+    if (tokenFile === undefined) return {};
+    // client-go trims token files: a trailing newline would make the header invalid.
+    return { Authorization: `Bearer ${(await readFile(tokenFile, 'utf8')).trim()}` };
+  });
+}
+
+/** An ApiConnection to `server` with one keep-alive agent (TLS material as given) and `headers` per request. */
+async function connection(
+  server: URL,
+  description: string,
+  tls: import('node:tls').ConnectionOptions,
+  headers: () => Promise<OutgoingHttpHeaders>,
+): Promise<ApiConnection> {
   const agent =
     server.protocol === 'https:'
-      ? new HttpsAgent({ keepAlive: true, ca: read(files.ca), cert: read(files.cert), key: read(files.key), rejectUnauthorized: true })
+      ? new HttpsAgent({ keepAlive: true, rejectUnauthorized: true, ...tls })
       : new (await import('node:http')).Agent({ keepAlive: true });
-  const tokenFile = files.tokenFile;
   return {
     server,
     base: server.href.replace(/\/+$/, ''),
     description,
     agent,
-    async headers() {
-      if (tokenFile === undefined) return {};
-      // client-go trims token files: a trailing newline would make the header invalid.
-      return { Authorization: `Bearer ${(await readFile(tokenFile, 'utf8')).trim()}` };
-    },
+    headers,
     close() {
       agent.destroy();
     },
@@ -166,38 +176,19 @@ async function makeConnection(kc: KubeConfigT, server: URL, description: string)
   // per request is what leaked sockets in client-node 1.x).
   const probe: import('node:https').RequestOptions = {};
   await kc.applyToHTTPSOptions(probe);
-  const agent =
-    server.protocol === 'https:'
-      ? new HttpsAgent({
-          keepAlive: true,
-          ca: probe.ca,
-          cert: probe.cert,
-          key: probe.key,
-          rejectUnauthorized: probe.rejectUnauthorized ?? true,
-          servername: probe.servername,
-        })
-      : new (await import('node:http')).Agent({ keepAlive: true });
-  return {
-    server,
-    base: server.href.replace(/\/+$/, ''),
-    description,
-    agent,
-    async headers() {
-      const opts: import('node:https').RequestOptions = {};
-      await kc.applyToHTTPSOptions(opts);
-      // Basic auth (kubeconfig username/password) comes back as `auth`, not a header.
-      const headers: OutgoingHttpHeaders = { ...((opts.headers ?? {}) as OutgoingHttpHeaders) };
-      // client-go trims token files; client-node does not, and a trailing newline makes the header invalid.
-      for (const k of Object.keys(headers)) {
-        const v = headers[k];
-        if (typeof v === 'string') headers[k] = v.trim();
-      }
-      if (opts.auth) headers.authorization = 'Basic ' + Buffer.from(opts.auth).toString('base64');
-      (opts.agent as HttpAgent | undefined)?.destroy();
-      return headers;
-    },
-    close() {
-      agent.destroy();
-    },
-  };
+  const tls = { ca: probe.ca, cert: probe.cert, key: probe.key, rejectUnauthorized: probe.rejectUnauthorized ?? true, servername: probe.servername };
+  return connection(server, description, tls, async () => {
+    const opts: import('node:https').RequestOptions = {};
+    await kc.applyToHTTPSOptions(opts);
+    // Basic auth (kubeconfig username/password) comes back as `auth`, not a header.
+    const headers: OutgoingHttpHeaders = { ...((opts.headers ?? {}) as OutgoingHttpHeaders) };
+    // client-go trims token files; client-node does not, and a trailing newline makes the header invalid.
+    for (const k of Object.keys(headers)) {
+      const v = headers[k];
+      if (typeof v === 'string') headers[k] = v.trim();
+    }
+    if (opts.auth) headers.authorization = 'Basic ' + Buffer.from(opts.auth).toString('base64');
+    (opts.agent as HttpAgent | undefined)?.destroy();
+    return headers;
+  });
 }
