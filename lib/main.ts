@@ -190,9 +190,9 @@ class Running implements Instance {
   private async reloadNow(text?: string | LoadedConfig): Promise<ReloadOutcome> {
     if (this.stopped) return 'unchanged';
     let next: DnsServer | undefined;
+    let blocks: ServerBlock[];
     try {
-      const { blocks } =
-        typeof text === 'object' ? text : loadBlocks(text === undefined ? this.opts : { ...this.opts, text, conf: undefined });
+      ({ blocks } = typeof text === 'object' ? text : loadBlocks(text === undefined ? this.opts : { ...this.opts, text, conf: undefined }));
       const hash = configHash(blocks);
       if (hash === this.hash) return 'unchanged';
       const plan = planServers(blocks, this.opts.port ?? DEFAULT_PORT);
@@ -210,15 +210,20 @@ class Running implements Instance {
       const retire = setTimeout(() => void this.retire(old), RETIRE_GRACE_MS);
       retire.unref();
       this.retiring.set(old, retire);
-      // The other workers switch after the primary, so a configuration that fails here never reaches them.
-      await this.opts.followers?.reloaded({ blocks, source: this.source }, addresses);
-      return 'reloaded';
     } catch (err) {
       if (next !== undefined && next !== this.server) await next.stop(false).catch(() => undefined);
       this.failed.inc();
       this.log.error({ err }, `Corefile changed but reload failed: ${(err as Error).message ?? String(err)}`);
       return 'failed';
     }
+    // The other workers switch after the primary, so a configuration that fails here never reaches them; the
+    // primary runs the new one whatever happens to them (the pool replaces a worker that cannot follow).
+    try {
+      await this.opts.followers?.reloaded({ blocks, source: this.source }, this.addresses);
+    } catch (err) {
+      this.log.error({ err }, `the other workers could not be switched to the new configuration: ${(err as Error).message ?? String(err)}`);
+    }
+    return 'reloaded';
   }
 }
 

@@ -40,11 +40,11 @@ export interface MemoGuard {
 
 /**
  * Set on a query (`Query.memoShuffle`) by a reply hook that draws the order of some records at random, so that a
- * memoized reply is not replayed with one frozen draw: given the reply's wire bytes, it returns the runs of
- * records every replay redraws (`shuffleRuns` of lib/dns/record-layout.ts), or null when a replay could not
+ * memoized reply is not replayed with one frozen draw: given the reply's wire bytes and the message they were
+ * encoded from (every record, also those truncation left out), it returns the runs of records every replay redraws (`shuffleRuns` of lib/dns/record-layout.ts), or null when a replay could not
  * reproduce the hook's behaviour exactly (the reply is then not memoized).
  */
-export type ReplayShuffler = (wire: Uint8Array) => Uint16Array | null;
+export type ReplayShuffler = (wire: Uint8Array, reply: Message) => Uint16Array | null;
 
 /**
  * The facts of a finished query an observer may read. A {@link Query} has them all; so does a reply the server's
@@ -171,8 +171,9 @@ export interface PluginDef<C = unknown> {
    * True when the plugin's chain links keep the server's fast path exact: for a query whose reply is memoizable
    * (`Query.memo`, set by the plugin that writes it before calling `Query.reply`), the link either passes the query
    * on with no effect that replaying the reply would miss (no log line, no counter of its own), or takes charge of
-   * the memo itself — a reply hook that changes replies clears `q.memo` for the replies replaying would get wrong
-   * (loadbalance's shuffles) or wraps it in a guard that counts and checks what the link would (cache). A block
+   * the memo itself — a reply hook that changes replies says how replays must change them too (loadbalance's
+   * shuffles, `Query.memoShuffle`) or wraps the memo in a guard that counts and checks what the link would (cache),
+   * and drops it for replies a replay could not reproduce. A block
    * whose links all qualify gets a reply memo; one opaque link (log, whoami...) keeps every query of the block on
    * the general path.
    */

@@ -4,6 +4,7 @@
  * redraw the order of runs of records (loadbalance's shuffles).
  */
 import { TYPE } from './constants.js';
+import type { Message } from './message.js';
 
 /** The records of a message (answer, authority and additional, in wire order) and every compression pointer. */
 export interface RecordLayout {
@@ -97,21 +98,23 @@ export function ttlOffsets(wire: Uint8Array): Uint16Array | null {
 /**
  * The runs of records whose order a reply hook draws at random, as a plan for {@link redrawRuns}: within a
  * section, records of the same nonzero `group` must be contiguous, and each such run of two or more records is
- * redrawn. Null when replaying could not be exact: the reply was truncated inside a shuffled run (which records
+ * redrawn. `full` is the message `wire` was encoded from, all its records included (only read when `wire` was
+ * truncated). Null when replaying could not be exact: the reply was truncated at a shuffled record (which records
  * made it in depended on the draw), a group's records are split within a section, or a compression pointer targets
- * a byte inside a run (moving the record would break it). Plan format: for each run, its record count n, then n + 1 offsets (each
- * record's start, then the run's end).
+ * a byte inside a run (moving the record would break it). Plan format: for each run, its record count n, then n + 1
+ * offsets (each record's start, then the run's end).
  */
-export function shuffleRuns(wire: Uint8Array, group: (type: number) => number): Uint16Array | null {
+export function shuffleRuns(wire: Uint8Array, group: (type: number) => number, full: Message): Uint16Array | null {
   const l = readLayout(wire);
   if (l === null) return null;
   if (l.truncated) {
-    // The encoder keeps records up to the first that does not fit. The draw decided which records made it in only
-    // when that cut fell inside a shuffled run, and then the last record kept belongs to one (a run that ended
-    // before the cut had all its records kept, in an order a replay may redraw).
-    let last = l.types.length - 1;
-    while (last >= 0 && l.types[last] === TYPE.OPT) last--;
-    if (last >= 0 && group(l.types[last]!) !== 0) return null;
+    // The encoder keeps records up to the first that does not fit and leaves that one and every later one out. When
+    // the first left out is not shuffled, every run before it was kept whole, and since a run's size does not depend
+    // on its order, the cut falls there whatever the draw. When it is shuffled, the draw decided which records of
+    // its run (if any) made it in: records of different sizes (A and AAAA, MX) fit differently.
+    const kept = l.types.filter((t) => t !== TYPE.OPT).length;
+    const leftOut = [...full.answer, ...full.authority, ...full.additional][kept];
+    if (leftOut === undefined || group(leftOut.type) !== 0) return null;
   }
   const plan: number[] = [];
   const seen = new Set<number>();

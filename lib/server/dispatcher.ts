@@ -221,7 +221,7 @@ export class Dispatcher {
     if (this.router.route(q.raw, fq)?.zone !== q.zone) return;
     let shuffle: Uint16Array | null = null;
     if (q.memoShuffle !== undefined) {
-      shuffle = q.memoShuffle(wire);
+      shuffle = q.memoShuffle(wire, q.response!);
       if (shuffle === null) return;
     }
     memo.set(fq.hash, questionKey(q.raw, fq), replyVariant(q.proto === 'tcp', fq, memo.keyFlags), q.name, wire, q.memo!, q.rcode, q.writtenBy, shuffle);

@@ -13,6 +13,13 @@ import type { FromSecondary, PortList, SecondaryData, ToSecondary } from './prot
 /** How long /metrics and /ready wait for a worker before leaving it out (metrics) or calling it not ready. */
 export const METRICS_TIMEOUT_MS = 2000;
 export const READY_TIMEOUT_MS = 1000;
+/**
+ * How long a worker may take to switch configuration (it builds a new zone, which may wait for an API sync) and to
+ * stop (lameduck, then shutdown) before it is replaced or ended: a hung worker must not hold up every later reload
+ * or the process's exit.
+ */
+export const RELOAD_TIMEOUT_MS = 60_000;
+export const STOP_TIMEOUT_MS = 30_000;
 /** The first restart waits this long, doubling for each failure in a row up to {@link RESTART_MAX_MS}. */
 export const RESTART_MIN_MS = 500;
 export const RESTART_MAX_MS = 30_000;
@@ -98,9 +105,11 @@ export class WorkerPool implements Followers {
       this.members.map(async (m) => {
         if (m.state === 'down') return; // a restart picks up the new configuration
         if (m.state === 'running') {
-          const outcome = (await this.request(m, { type: 'reload', id: 0, loaded, ports })) as ReloadOutcome | undefined;
-          if (outcome !== 'failed') return;
-          this.opts.log.error(`worker ${m.index} could not switch to the new configuration; replacing it`);
+          const outcome = (await this.request(m, { type: 'reload', id: 0, loaded, ports }, RELOAD_TIMEOUT_MS)) as ReloadOutcome | undefined;
+          if (outcome === 'reloaded' || outcome === 'unchanged') return;
+          // A thread that exited meanwhile is restarted on the new configuration by its exit handler.
+          if (outcome === undefined && m.worker === undefined) return;
+          this.opts.log.error(`worker ${m.index} ${outcome === 'failed' ? 'could not switch' : 'did not answer in time when asked to switch'} to the new configuration; replacing it`);
         }
         await this.replace(m);
       }),
@@ -114,7 +123,7 @@ export class WorkerPool implements Followers {
       this.members.map(async (m) => {
         const w = m.worker;
         if (w === undefined) return;
-        if (m.state === 'running') await this.request(m, { type: 'stop', id: 0 });
+        if (m.state === 'running') await this.request(m, { type: 'stop', id: 0 }, STOP_TIMEOUT_MS);
         m.worker = undefined;
         m.state = 'down';
         await w.terminate();
@@ -178,11 +187,14 @@ export class WorkerPool implements Followers {
   private onExit(m: Member, w: Worker, code: number): void {
     for (const resolve of [...m.pending.values()]) resolve(undefined);
     if (m.worker !== w) return; // replaced or stopped on purpose
+    const wasStarting = m.state === 'starting';
     m.worker = undefined;
     m.state = 'down';
     if (this.stopping) return;
     const err = m.lastError ?? new Error(`exited with code ${code}`);
-    if (this.starting) {
+    // During the process's start, a worker that never listened fails the start; one that did, and died while the
+    // others were still starting, is restarted like any later death.
+    if (this.starting && wasStarting) {
       m.settle.fail(new Error(`worker ${m.index}: ${err.message}`));
       return;
     }
@@ -205,9 +217,16 @@ export class WorkerPool implements Followers {
   /** Replace `m`'s thread by a fresh one on the current configuration. */
   private async replace(m: Member): Promise<void> {
     const old = m.worker;
+    // Whoever waits for the old thread to start (the process's start) waits for the new one instead.
+    const waiting = m.state === 'starting' ? m.settle : undefined;
     m.worker = undefined;
     if (old !== undefined) await old.terminate();
-    if (!this.stopping) this.spawn(m);
+    if (this.stopping) {
+      waiting?.fail(new Error(`worker ${m.index}: stopped while starting`));
+      return;
+    }
+    this.spawn(m);
+    if (waiting !== undefined) m.started.then(waiting.ok, waiting.fail);
   }
 
   private send(m: Member, msg: ToSecondary): void {

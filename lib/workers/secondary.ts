@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../log.js';
 import { start, type Instance } from '../main.js';
-import { ReadinessList } from '../plugins/ready/list.js';
+import { ReadinessList } from '../util/readiness.js';
 import type { DnsServer, PortMap } from '../server/server.js';
 import type { FromSecondary, SecondaryData, ToSecondary } from './protocol.js';
 

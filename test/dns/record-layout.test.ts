@@ -2,6 +2,7 @@
 // shuffles (replays redraw them), checked against the decoder on messages our encoder writes.
 import t from 'tap';
 import { CLASS, TYPE } from '../../lib/dns/constants.js';
+import type { Message } from '../../lib/dns/message.js';
 import { readLayout, redrawRuns, shuffleRuns, ttlOffsets } from '../../lib/dns/record-layout.js';
 import { decodeMessage, encodeMessage } from '../../lib/dns/wire.js';
 import { replayRuns } from '../../lib/plugins/loadbalance/handler.js';
@@ -53,68 +54,93 @@ t.test('readLayout and ttlOffsets', async (t) => {
   t.equal(ttlOffsets(wire.subarray(0, 30)), null);
 });
 
-t.test('shuffleRuns: the plan of a loadbalanced reply', async (t) => {
-  const wire = encodeMessage(headless);
-  const plan = replayRuns(wire)!;
-  const l = readLayout(wire)!;
-  t.same([...plan], [4, l.starts[0], l.starts[1], l.starts[2], l.starts[3], l.ends[3]], 'one run of four addresses, A and AAAA together');
+/** `m` encoded within `size` octets, and loadbalance's replay plan for it. */
+function planOf(m: Message, size?: number): { wire: Buffer; plan: Uint16Array | null } {
+  const wire = encodeMessage(m, size);
+  return { wire, plan: replayRuns(wire, m) };
+}
 
-  const single = encodeMessage(msg({ answer: rrs('web.default.svc.cluster.local. 5 IN A 10.1.0.1'), edns: EDNS }));
-  t.same([...replayRuns(single)!], [], 'a single address: nothing to redraw');
+const srvQuestion = { question: [{ name: '_http._tcp.web.default.svc.cluster.local.', type: TYPE.SRV, class: CLASS.IN }] };
+
+t.test('shuffleRuns: the plan of a loadbalanced reply', async (t) => {
+  const { wire, plan } = planOf(headless);
+  const l = readLayout(wire)!;
+  t.same([...plan!], [4, l.starts[0], l.starts[1], l.starts[2], l.starts[3], l.ends[3]], 'one run of four addresses, A and AAAA together');
+
+  t.same([...planOf(msg({ answer: rrs('web.default.svc.cluster.local. 5 IN A 10.1.0.1'), edns: EDNS })).plan!], [], 'a single address: nothing to redraw');
 
   // SRV: targets in the answer, their addresses in additional.
-  const srv = encodeMessage(msg({
-    question: [{ name: '_http._tcp.web.default.svc.cluster.local.', type: TYPE.SRV, class: CLASS.IN }],
+  const sp = planOf(msg({
+    ...srvQuestion,
     answer: rrs(
       '_http._tcp.web.default.svc.cluster.local. 5 IN SRV 0 50 80 a.web.default.svc.cluster.local.',
       '_http._tcp.web.default.svc.cluster.local. 5 IN SRV 0 50 80 b.web.default.svc.cluster.local.',
     ),
     additional: rrs('a.web.default.svc.cluster.local. 5 IN A 10.1.0.1', 'b.web.default.svc.cluster.local. 5 IN A 10.1.0.2'),
-  }));
-  const sp = replayRuns(srv)!;
+  })).plan!;
   t.same([sp[0], sp.length], [2, 4], 'the additional addresses form a run (the SRV records are not shuffled)');
 
   // MX answers to the owner asked: owners point at the question, exchanges at its name.
   const mxq = { question: [{ name: 'example.', type: TYPE.MX, class: CLASS.IN }] };
-  const mx = encodeMessage(msg({ ...mxq, answer: rrs('example. 5 IN MX 10 mx1.example.', 'example. 5 IN MX 20 mx2.example.', 'example. 5 IN A 192.0.2.1') }));
-  const mp = replayRuns(mx)!;
+  const mp = planOf(msg({ ...mxq, answer: rrs('example. 5 IN MX 10 mx1.example.', 'example. 5 IN MX 20 mx2.example.', 'example. 5 IN A 192.0.2.1') })).plan!;
   t.same([mp[0], mp.length], [2, 4], 'the MX records form a run; the one address does not');
   // Owned by another name than the question, the second MX's owner points into the first MX.
-  const mxOther = encodeMessage(msg({ ...mxq, answer: rrs('other.example. 5 IN MX 10 mx1.example.', 'other.example. 5 IN MX 20 mx2.example.') }));
-  t.equal(replayRuns(mxOther), null, 'a pointer into the MX run');
-
-  const tc = encodeMessage(headless, 512);
-  t.ok(replayRuns(tc), 'fits in 512: a plan');
-  const big = msg({ answer: rrs(...Array.from({ length: 40 }, (_, i) => `web.default.svc.cluster.local. 5 IN A 10.1.0.${i + 1}`)) });
-  t.equal(replayRuns(encodeMessage(big, 512)), null, 'truncated inside the run: which records made it in depended on the draw');
-  // A big SRV answer cut in its answer section (SRV records are not shuffled): the addresses never made it in.
-  const bigSrv = encodeMessage(msg({
-    question: [{ name: '_http._tcp.web.default.svc.cluster.local.', type: TYPE.SRV, class: CLASS.IN }],
-    answer: rrs(...Array.from({ length: 40 }, (_, i) => `_http._tcp.web.default.svc.cluster.local. 5 IN SRV 0 2 80 h${i}.web.default.svc.cluster.local.`)),
-    additional: rrs(...Array.from({ length: 40 }, (_, i) => `h${i}.web.default.svc.cluster.local. 5 IN A 10.1.0.${i + 1}`)),
-  }), 512);
-  t.ok(readLayout(bigSrv)!.truncated, 'the SRV answer is truncated');
-  t.same([...replayRuns(bigSrv)!], [], 'cut among the SRV records: nothing the draw decided, nothing to redraw');
-  // Cut in the additional section, among the shuffled addresses.
-  const cutInRun = encodeMessage(msg({
-    question: [{ name: '_http._tcp.web.default.svc.cluster.local.', type: TYPE.SRV, class: CLASS.IN }],
-    answer: rrs(...Array.from({ length: 8 }, (_, i) => `_http._tcp.web.default.svc.cluster.local. 5 IN SRV 0 12 80 h${i}.web.default.svc.cluster.local.`)),
-    additional: rrs(...Array.from({ length: 8 }, (_, i) => `h${i}.web.default.svc.cluster.local. 5 IN A 10.1.0.${i + 1}`)),
-  }), 512);
-  t.ok(readLayout(cutInRun)!.truncated && readLayout(cutInRun)!.types.at(-1) === TYPE.A, 'cut among the addresses');
-  t.equal(replayRuns(cutInRun), null, 'which addresses made it in depended on the draw');
+  t.equal(planOf(msg({ ...mxq, answer: rrs('other.example. 5 IN MX 10 mx1.example.', 'other.example. 5 IN MX 20 mx2.example.') })).plan, null, 'a pointer into the MX run');
 
   // The second A's owner points into the first A (inside the run): moving them would break the pointer.
-  const pointed = encodeMessage(msg({ answer: rrs('x.example. 5 IN A 192.0.2.1', 'x.example. 5 IN A 192.0.2.2') }));
-  t.equal(replayRuns(pointed), null, 'a pointer into the run');
+  t.equal(planOf(msg({ answer: rrs('x.example. 5 IN A 192.0.2.1', 'x.example. 5 IN A 192.0.2.2') })).plan, null, 'a pointer into the run');
 
-  const split = encodeMessage(msg({ answer: rrs('web.default.svc.cluster.local. 5 IN A 10.1.0.1', 'web.default.svc.cluster.local. 5 IN TXT "x"', 'web.default.svc.cluster.local. 5 IN A 10.1.0.2') }));
-  t.equal(replayRuns(split), null, 'addresses split by another type: not what loadbalance writes');
+  const split = msg({ answer: rrs('web.default.svc.cluster.local. 5 IN A 10.1.0.1', 'web.default.svc.cluster.local. 5 IN TXT "x"', 'web.default.svc.cluster.local. 5 IN A 10.1.0.2') });
+  t.equal(planOf(split).plan, null, 'addresses split by another type: not what loadbalance writes');
+});
+
+t.test('shuffleRuns: truncated replies', async (t) => {
+  t.ok(planOf(headless, 512).plan, 'fits in 512: a plan');
+  const big = msg({ answer: rrs(...Array.from({ length: 40 }, (_, i) => `web.default.svc.cluster.local. 5 IN A 10.1.0.${i + 1}`)) });
+  t.equal(planOf(big, 512).plan, null, 'cut inside the run: which records made it in depended on the draw');
+
+  const srvOf = (n: number, extra: string[] = []): Message =>
+    msg({
+      ...srvQuestion,
+      answer: rrs(...Array.from({ length: n }, (_, i) => `_http._tcp.web.default.svc.cluster.local. 5 IN SRV 0 2 80 h${i}.web.default.svc.cluster.local.`)),
+      additional: rrs(...Array.from({ length: n }, (_, i) => `h${i}.web.default.svc.cluster.local. 5 IN A 10.1.0.${i + 1}`), ...extra),
+    });
+  // A big SRV answer cut in its answer section (SRV records are not shuffled): the addresses never made it in.
+  const bigSrv = planOf(srvOf(40), 512);
+  t.ok(readLayout(bigSrv.wire)!.truncated, 'the SRV answer is truncated');
+  t.same([...bigSrv.plan!], [], 'cut among the SRV records: nothing the draw decided, nothing to redraw');
+  const cutInRun = planOf(srvOf(8), 512);
+  t.ok(readLayout(cutInRun.wire)!.truncated && readLayout(cutInRun.wire)!.types.at(-1) === TYPE.A, 'cut among the addresses');
+  t.equal(cutInRun.plan, null, 'which addresses made it in depended on the draw');
+
+  // Cut exactly before the first address of a run of different sizes: with AAAA (28 octets) drawn first nothing
+  // fits, with A (16) drawn first the A does. The wire keeps no address either way; the message says what was cut.
+  const mixed = (aaaaFirst: boolean): Message => {
+    const aaaa = 'h0.web.default.svc.cluster.local. 5 IN AAAA fd00::1';
+    const a = 'h0.web.default.svc.cluster.local. 5 IN A 10.1.0.1';
+    const m = msg({ ...srvQuestion, answer: rrs('_http._tcp.web.default.svc.cluster.local. 5 IN SRV 0 2 80 h0.web.default.svc.cluster.local.') });
+    // Pad the answer with TXT so that 20 octets are left when the additional section starts.
+    const room = 512 - encodeMessage(m).length;
+    // A TXT record of 2 (owner pointer) + 10 + RDATA octets, its RDATA strings of at most 1 + 255 octets.
+    let rdata = room - 20 - 12;
+    const strings: string[] = [];
+    for (; rdata > 0; rdata -= 256) strings.push(`"${'x'.repeat(Math.min(255, rdata - 1))}"`);
+    m.answer.push(...rrs(`_http._tcp.web.default.svc.cluster.local. 5 IN TXT ${strings.join(' ')}`));
+    m.additional = rrs(...(aaaaFirst ? [aaaa, a] : [a, aaaa]));
+    return m;
+  };
+  const first = planOf(mixed(true), 512);
+  t.equal(512 - first.wire.length, 20, 'the answer leaves 20 octets: an A fits, an AAAA does not');
+  t.same(decodeMessage(first.wire).additional, [], 'AAAA drawn first: no address kept');
+  t.equal(first.plan, null, 'so the draw decided: not memoized');
+  const aFirst = planOf(mixed(false), 512);
+  t.equal(decodeMessage(aFirst.wire).additional.length, 1, 'A drawn first: it is kept');
+  t.equal(aFirst.plan, null, 'cut inside the run: not memoized either');
 });
 
 t.test('redrawRuns: every order, the same records, the rest of the message untouched', async (t) => {
-  const wire = encodeMessage(headless);
-  const plan = replayRuns(wire)!;
+  const { wire, plan: p } = planOf(headless);
+  const plan = p!;
   const scratch = Buffer.alloc(65536);
   const want = recordSet(wire);
   const orders = new Set<string>();
@@ -144,7 +170,7 @@ t.test('redrawRuns: every order, the same records, the rest of the message untou
   const many = msg({ answer: rrs(...Array.from({ length: 300 }, (_, i) => `web.default.svc.cluster.local. 5 IN A 10.1.${i >> 8}.${i & 255}`)) });
   const mw = encodeMessage(many);
   const mb = Buffer.from(mw);
-  redrawRuns(mb, replayRuns(mw)!, scratch, rand);
+  redrawRuns(mb, replayRuns(mw, many)!, scratch, rand);
   t.same(recordSet(mb), recordSet(mw), '300 records redrawn, none lost');
   t.notSame(mb, mw, 'and reordered');
 });

@@ -1,7 +1,8 @@
 // The fast path in blocks with `cache` and `loadbalance` (the kubeadm Corefile's plugin set): replayed replies are
 // byte-for-byte what the general path writes, TTLs counting down included, for cluster names (passed through the
 // cache unstored, or cached) and forwarded ones; the cache counts every replayed query as its general path would;
-// replies loadbalance shuffles, prefetching caches and expired entries stay on the general path.
+// replies loadbalance shuffles are replayed with a new, uniform draw; prefetching caches and expired entries stay on
+// the general path.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -77,7 +78,7 @@ async function pair(t: Test, text: string): Promise<{ fast: Running; ref: Runnin
   }
 }
 
-// Forwarded names: single answers (memoizable hits), several addresses (shuffled by loadbalance: general path),
+// Forwarded names: single answers (memoizable hits), several addresses (shuffled by loadbalance, redrawn on replay),
 // a CNAME with its target, NXDOMAIN and SERVFAIL.
 const FORWARDED: Question[] = [
   { name: 'api.example.com.', type: 'A' },

@@ -2,7 +2,7 @@
 // and metrics summed (lib/plugins/prometheus/aggregate.ts), with real registries.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import t from 'tap';
-import { combine } from '../../lib/plugins/ready/list.js';
+import { combine } from '../../lib/util/readiness.js';
 import { aggregatedMetrics } from '../../lib/plugins/prometheus/aggregate.js';
 import type { MetricsJson } from '../../lib/util/worker-peers.js';
 

@@ -11,8 +11,8 @@ export { CacheHandler, type CacheStats, type CacheOptions } from './handler.js';
 export const cache: PluginDef<CacheConfig> = {
   name: 'cache',
   once: true,
-  // Hits are replayed through HitGuard, unstored replies through MissGuard (replay.ts); CD is part of the key and
-  // AD follows the request.
+  // Hits are replayed through HitGuard, stored misses through StoreGuard, unstored replies through MissGuard
+  // (replay.ts); CD is part of the key and AD follows the request.
   fastPath: true,
   replayFlags: true,
   parse,

@@ -74,8 +74,8 @@ export function roundRobin(section: readonly RR[], rand: RandomInt): RR[] {
  * The fast path's plan for a reply roundRobin shuffled: per section, the run of A and AAAA records and the run of
  * MX records, as roundRobin leaves them (contiguous, after the other types), each redrawn on every replay.
  */
-export function replayRuns(wire: Uint8Array): Uint16Array | null {
-  return shuffleRuns(wire, shuffleGroup);
+export function replayRuns(wire: Uint8Array, reply: Message): Uint16Array | null {
+  return shuffleRuns(wire, shuffleGroup, reply);
 }
 
 // roundRobin's groups: addresses are shuffled together, MX among themselves, the rest not at all.

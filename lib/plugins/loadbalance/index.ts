@@ -9,7 +9,8 @@ export { LoadbalanceHandler, roundRobin } from './handler.js';
 /** `loadbalance`: round-robin shuffling of A, AAAA and MX records (CoreDNS plugin/loadbalance). */
 export const loadbalance: PluginDef<LoadbalanceConfig> = {
   name: 'loadbalance',
-  // Replies it shuffles drop their memo (handler.ts onReply); the others come out of it unchanged.
+  // Replies it shuffles are replayed with a new draw each time (handler.ts onReply sets Query.memoShuffle); the
+  // others come out of it unchanged.
   fastPath: true,
   parse,
   build(_cfg, next) {

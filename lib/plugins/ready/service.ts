@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import type { PluginEnv } from '../../plugin.js';
 import { isShuttingDown, markShuttingDown, oncePerInstance, reply, sharedEndpoint, type HttpEndpoint } from '../../util/http-endpoint.js';
 import { peersOf } from '../../util/worker-peers.js';
-import { ReadinessList, combine } from './list.js';
+import { ReadinessList, combine } from '../../util/readiness.js';
 import type { ReadyConfig } from './setup.js';
 
 /** Per server instance: one readiness list per listen address. */

@@ -9,7 +9,7 @@ import { boundPort } from '../../../lib/util/http-endpoint.js';
 import { health } from '../../../lib/plugins/health/index.js';
 import { kubernetes } from '../../../lib/plugins/kubernetes/index.js';
 import { ready } from '../../../lib/plugins/ready/index.js';
-import { ReadinessList } from '../../../lib/plugins/ready/list.js';
+import { ReadinessList } from '../../../lib/util/readiness.js';
 import { parse } from '../../../lib/plugins/ready/setup.js';
 import { whoami } from '../../../lib/plugins/whoami/index.js';
 import { ask, rcodeOf } from '../../support/client.js';

@@ -1,5 +1,8 @@
-/** The readiness verdict over every reporter of a server instance (CoreDNS plugin/ready/list.go). */
-import type { Readiness } from '../../plugin.js';
+/**
+ * The readiness verdict over every reporter of a server instance (CoreDNS plugin/ready/list.go): what the ready
+ * plugin answers on /ready, and what a secondary worker (lib/workers) reports to the primary, which combines them.
+ */
+import type { Readiness } from '../plugin.js';
 
 /** Outcome of one check: ready, or the sorted, comma-joined names of what is not. */
 export interface Verdict {
