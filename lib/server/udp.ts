@@ -1,5 +1,7 @@
 /** The UDP transport: one socket per listener, every datagram handed to the dispatcher. */
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { Peer, ReplySink } from '../query.js';
 import type { WithReusePort } from '../workers/reuse-port.js';
@@ -11,6 +13,22 @@ const RECV_BUFFER = 4 * 1024 * 1024;
 /** Strip the IPv4-mapped prefix a dual-stack socket reports, so plugins and logs see plain IPv4. */
 function unmap(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * The socket's address lookup (dgram's `lookup` option). dgram looks up the destination of every send, and the
+ * default, dns.lookup, answers even an IP literal on the next tick: a queued tick, its async-context bookkeeping and
+ * the drain of the tick queue for every reply, ~5% of a replayed query's CPU under load (more where other plugins
+ * keep the tick machinery busy). Replies always go to the literal address the datagram came from, so an IP literal
+ * is passed straight back, synchronously (dgram supports that: connected sockets skip the lookup the same way);
+ * anything else still goes to dns.lookup.
+ */
+export function literalLookup(address: string, options: dns.LookupOneOptions | number, callback: LookupCallback): void {
+  const family = isIP(address);
+  if (family !== 0) return callback(null, address, family);
+  dns.lookup(address, options as dns.LookupOneOptions, callback);
 }
 
 export class UdpListener implements ReplySink {
@@ -44,7 +62,7 @@ export class UdpListener implements ReplySink {
 
   private bind(type: 'udp4' | 'udp6', address: string, port: number, reusePort: boolean): Promise<number> {
     return new Promise((resolve, reject) => {
-      const options: WithReusePort<dgram.SocketOptions> = { type, ipv6Only: false, recvBufferSize: RECV_BUFFER };
+      const options: WithReusePort<dgram.SocketOptions> = { type, ipv6Only: false, recvBufferSize: RECV_BUFFER, lookup: literalLookup };
       if (reusePort) options.reusePort = true;
       const s = dgram.createSocket(options);
       const fail = (err: Error): void => {
