@@ -4,7 +4,7 @@
  * redraw the order of runs of records (loadbalance's shuffles).
  */
 import { TYPE } from './constants.js';
-import type { Message } from './message.js';
+import type { Message, RR } from './message.js';
 
 /** The records of a message (answer, authority and additional, in wire order) and every compression pointer. */
 export interface RecordLayout {
@@ -112,8 +112,9 @@ export function shuffleRuns(wire: Uint8Array, group: (type: number) => number, f
     // the first left out is not shuffled, every run before it was kept whole, and since a run's size does not depend
     // on its order, the cut falls there whatever the draw. When it is shuffled, the draw decided which records of
     // its run (if any) made it in: records of different sizes (A and AAAA, MX) fit differently.
-    const kept = l.types.filter((t) => t !== TYPE.OPT).length;
-    const leftOut = [...full.answer, ...full.authority, ...full.additional][kept];
+    let kept = 0;
+    for (const t of l.types) if (t !== TYPE.OPT) kept++;
+    const leftOut = recordAt(full, kept);
     if (leftOut === undefined || group(leftOut.type) !== 0) return null;
   }
   const plan: number[] = [];
@@ -140,6 +141,14 @@ export function shuffleRuns(wire: Uint8Array, group: (type: number) => number, f
     i = j;
   }
   return Uint16Array.from(plan);
+}
+
+/** The `i`th record of `m` counting through answer, authority and additional. */
+function recordAt(m: Message, i: number): RR | undefined {
+  if (i < m.answer.length) return m.answer[i];
+  i -= m.answer.length;
+  if (i < m.authority.length) return m.authority[i];
+  return m.additional[i - m.authority.length];
 }
 
 /**

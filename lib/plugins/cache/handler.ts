@@ -200,9 +200,10 @@ export class CacheHandler implements Handler, ReplaySide {
     // verify mode: only a NOERROR or NXDOMAIN refresh replaces the stale entry (CoreDNS verifyStaleResponseWriter).
     const rcode = m.flags & 0xf;
     const usable = mode !== 'verify' || rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN;
+    const key = keyOf(q);
     let stored: Item | undefined;
     if (usable && ttl > 0 && isCacheable(m, kind)) {
-      if (questionMatches(q, m)) stored = this.store(q, m, kind, ttl, mode === 'prefetch');
+      if (questionMatches(q, m)) stored = this.store(key, q.name, m, kind, ttl, mode === 'prefetch');
       else {
         this.counters.drops++;
         q.memo = undefined;
@@ -212,7 +213,6 @@ export class CacheHandler implements Handler, ReplaySide {
     // store redone by the replay; while the entry is fresh a hit writes other bytes (AA, RA as stored, TTLs counting
     // down), memoized by serve(). A reply passed on unstored stays replayable while the cache would still miss.
     if (q.memo !== undefined) {
-      const key = keyOf(q);
       q.memo = stored !== undefined ? new StoreGuard(this, key, q.memo, stored, isDenial(kind)) : new MissGuard(this, key, q.memo, this.neverStores(q.name));
     }
     if (mode === 'prefetch') return m;
@@ -298,11 +298,10 @@ export class CacheHandler implements Handler, ReplaySide {
   }
 
   // Stores the reply unless its zone is disabled; returns the entry stored.
-  private store(q: Query, m: Message, kind: Kind, ttl: number, prefetch: boolean): Item | undefined {
-    const key = keyOf(q);
+  private store(key: string, name: string, m: Message, kind: Kind, ttl: number, prefetch: boolean): Item | undefined {
     const denial = isDenial(kind);
-    if (inZones(q.name, denial ? this.cfg.denial.disabled : this.cfg.success.disabled)) return undefined;
-    const it = newItem(q.name, m, ttl, this.now());
+    if (inZones(name, denial ? this.cfg.denial.disabled : this.cfg.success.disabled)) return undefined;
+    const it = newItem(name, m, ttl, this.now());
     this.put(denial, key, it);
     // CoreDNS: a prefetch that found a positive answer retires the negative entry for the same key.
     if (prefetch && !denial) this.denial.delete(key);

@@ -37,23 +37,33 @@ export class HitGuard implements MemoGuard {
 }
 
 /**
- * Replays a reply another plugin wrote through the cache without it being stored (a name in a `disable`d zone, a
- * zero TTL): valid while the inner guard holds and the cache would still miss, which the replay counts.
+ * A reply another plugin wrote, memoized on its way through the cache: valid while the inner guard holds and the
+ * cache's general path would miss again, which {@link cacheMisses} checks and counts as that path would.
  */
-export class MissGuard implements MemoGuard {
+abstract class PassedThroughGuard implements MemoGuard {
   constructor(
-    private readonly cache: ReplaySide,
-    private readonly key: string,
+    protected readonly cache: ReplaySide,
+    protected readonly key: string,
     private readonly inner: MemoGuard,
-    private readonly neverStored: boolean,
   ) {}
   stamp(): number {
     return this.inner.stamp();
   }
   replay(): number {
     const r = this.inner.replay === undefined ? 0 : this.inner.replay();
-    if (r < 0 || !this.cache.replayMiss(this.key, this.neverStored)) return -1;
+    if (r < 0 || !this.cacheMisses()) return -1;
     return r;
+  }
+  protected abstract cacheMisses(): boolean;
+}
+
+/** Replays a reply the cache passed on without storing it (a name in a `disable`d zone, a zero TTL). */
+export class MissGuard extends PassedThroughGuard {
+  constructor(cache: ReplaySide, key: string, inner: MemoGuard, private readonly neverStored: boolean) {
+    super(cache, key, inner);
+  }
+  protected cacheMisses(): boolean {
+    return this.cache.replayMiss(this.key, this.neverStored);
   }
 }
 
@@ -63,20 +73,17 @@ export class MissGuard implements MemoGuard {
  * the general path would. While the entry is usable the guard declines: a hit writes other bytes, and the general
  * path memoizes it with a {@link HitGuard}.
  */
-export class StoreGuard implements MemoGuard {
+export class StoreGuard extends PassedThroughGuard {
   constructor(
-    private readonly cache: ReplaySide,
-    private readonly key: string,
-    private readonly inner: MemoGuard,
+    cache: ReplaySide,
+    key: string,
+    inner: MemoGuard,
     private readonly it: Item,
     private readonly denial: boolean,
-  ) {}
-  stamp(): number {
-    return this.inner.stamp();
+  ) {
+    super(cache, key, inner);
   }
-  replay(): number {
-    const r = this.inner.replay === undefined ? 0 : this.inner.replay();
-    if (r < 0 || !this.cache.replayStore(this.key, this.it, this.denial)) return -1;
-    return r;
+  protected cacheMisses(): boolean {
+    return this.cache.replayStore(this.key, this.it, this.denial);
   }
 }
