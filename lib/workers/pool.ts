@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Followers, LoadedConfig, ReloadOutcome } from '../main.js';
+import { parse as parseHealth } from '../plugins/health/setup.js';
 import { portKey, type BoundAddress } from '../server/server.js';
 import type { MetricsJson, PeerVerdict } from '../util/worker-peers.js';
 import type { FromSecondary, PortList, SecondaryData, ToSecondary } from './protocol.js';
@@ -15,11 +16,18 @@ export const METRICS_TIMEOUT_MS = 2000;
 export const READY_TIMEOUT_MS = 1000;
 /**
  * How long a worker may take to switch configuration (it builds a new zone, which may wait for an API sync) and to
- * stop (lameduck, then shutdown) before it is replaced or ended: a hung worker must not hold up every later reload
- * or the process's exit.
+ * stop (its lameduck, then shutdown: this long on top of the longest `health` lameduck configured) before it is
+ * replaced or ended: a hung worker must not hold up every later reload or the process's exit.
  */
 export const RELOAD_TIMEOUT_MS = 60_000;
 export const STOP_TIMEOUT_MS = 30_000;
+
+/** The longest `health { lameduck }` of a configuration, in ms (0 without one). */
+function longestLameduckMs(loaded: LoadedConfig): number {
+  let ms = 0;
+  for (const b of loaded.blocks) for (const d of b.directives) if (d.name.text === 'health') ms = Math.max(ms, parseHealth(d).lameduckMs);
+  return ms;
+}
 /** The first restart waits this long, doubling for each failure in a row up to {@link RESTART_MAX_MS}. */
 export const RESTART_MIN_MS = 500;
 export const RESTART_MAX_MS = 30_000;
@@ -106,7 +114,8 @@ export class WorkerPool implements Followers {
         if (m.state === 'down') return; // a restart picks up the new configuration
         if (m.state === 'running') {
           const outcome = (await this.request(m, { type: 'reload', id: 0, loaded, ports }, RELOAD_TIMEOUT_MS)) as ReloadOutcome | undefined;
-          if (outcome === 'reloaded' || outcome === 'unchanged') return;
+          // stop() ends the wait at once: a shutdown must not sit behind a reload (the primary's stop waits for it).
+          if (outcome === 'reloaded' || outcome === 'unchanged' || this.stopping) return;
           // A thread that exited meanwhile is restarted on the new configuration by its exit handler.
           if (outcome === undefined && m.worker === undefined) return;
           this.opts.log.error(`worker ${m.index} ${outcome === 'failed' ? 'could not switch' : 'did not answer in time when asked to switch'} to the new configuration; replacing it`);
@@ -119,11 +128,14 @@ export class WorkerPool implements Followers {
   /** Stop every secondary: each runs its shutdown (lameduck included) and answers, then its thread ends. */
   async stop(): Promise<void> {
     this.stopping = true;
+    // Requests in flight (a reload) are answered now, so nothing waiting on them holds up the shutdown.
+    for (const m of this.members) for (const done of [...m.pending.values()]) done(undefined);
+    const stopTimeoutMs = STOP_TIMEOUT_MS + longestLameduckMs(this.loaded);
     await Promise.all(
       this.members.map(async (m) => {
         const w = m.worker;
         if (w === undefined) return;
-        if (m.state === 'running') await this.request(m, { type: 'stop', id: 0 }, STOP_TIMEOUT_MS);
+        if (m.state === 'running') await this.request(m, { type: 'stop', id: 0 }, stopTimeoutMs);
         m.worker = undefined;
         m.state = 'down';
         await w.terminate();

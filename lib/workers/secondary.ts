@@ -59,7 +59,14 @@ async function handle(m: ToSecondary): Promise<void> {
   }
 }
 
-channel.on('message', (m: ToSecondary) => void handle(m));
+// A request that fails is logged and answered with nothing (the pool reads that as no answer), instead of ending
+// the thread with an unhandled rejection.
+channel.on('message', (m: ToSecondary) => {
+  handle(m).catch((err: unknown) => {
+    log.error({ err }, `worker ${data.index}: ${m.type} failed`);
+    if ('id' in m) post({ type: 'reply', id: m.id, value: null });
+  });
+});
 
 try {
   inst = await start({

@@ -4,6 +4,7 @@
 //   fail-start     reports a start failure ('cannot bind: boom') and exits
 //   die-after-start starts, then exits with status 3
 //   crash-on-reload starts; a reload throws an uncaught error
+//   hang-on-reload starts; a reload is never answered (stop still is)
 import { parentPort, workerData } from 'node:worker_threads';
 
 const { index, loaded } = workerData;
@@ -23,6 +24,7 @@ parentPort.on('message', (m) => {
   }
   if (m.type === 'reload') {
     if (mode === 'crash-on-reload') throw new Error(`worker ${index} crashed on reload`);
+    if (mode === 'hang-on-reload') return;
     parentPort.postMessage({ type: 'reply', id: m.id, value: 'reloaded' });
   }
   if (m.type === 'stop') {

@@ -1,36 +1,21 @@
 // The secondary workers' supervisor (lib/workers/pool.ts) with stand-in secondaries (test/support/fake-secondary.mjs)
 // on real worker threads: a failing start fails the whole start, a worker that dies is logged and restarted, one
 // that keeps dying ends the process, readiness of a worker that is down, metrics and reloads passed on, stop.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import t from 'tap';
 import type { LoadedConfig } from '../../lib/main.js';
 import { CRASH_LIMIT, WorkerPool } from '../../lib/workers/pool.js';
+import { captureLog, type LogLine, waitFor } from '../support/kube-helpers.js';
 
 const SCRIPT = new URL('../support/fake-secondary.mjs', import.meta.url);
 
-function pool(source: string, secondaries = 1): { pool: WorkerPool; logs: Array<Record<string, unknown>>; exits: number[] } {
-  const logs: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
+function pool(source: string, secondaries = 1): { pool: WorkerPool; logs: LogLine[]; exits: number[] } {
+  const { log, lines: logs } = captureLog();
   const exits: number[] = [];
   const loaded: LoadedConfig = { blocks: [], source };
-  const p = new WorkerPool({ secondaries, loaded, port: 53, log: pino({ level: 'info' }, stream), exit: (c) => exits.push(c), script: SCRIPT, restartMs: 20 });
+  const p = new WorkerPool({ secondaries, loaded, port: 53, log, exit: (c) => exits.push(c), script: SCRIPT, restartMs: 20 });
   t.teardown(() => p.stop());
   return { pool: p, logs, exits };
 }
-
-const until = async (what: string, check: () => boolean, ms = 5000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 t.test('a secondary that fails to start fails the start, naming the worker and the reason', async (t) => {
   const { pool: p } = pool('fail-start', 2);
@@ -54,10 +39,10 @@ t.test('a secondary that dies is logged and restarted; while it is down it is no
   await p.start();
   // The crash happens while the reload is being passed on: the reload resolves, the worker is restarted.
   await p.reloaded({ blocks: [], source: 'ok' }, []);
-  await until('the crash to be logged', () => logs.some((l) => /^worker 1 stopped: worker 1 crashed on reload; restarting it in 20ms$/.test(String(l.msg))));
+  await waitFor(() => logs.some((l) => /^worker 1 stopped: worker 1 crashed on reload; restarting it in 20ms$/.test(String(l.msg))), 'the crash to be logged', 5000);
   const crash = logs.find((l) => /crashed on reload/.test(String(l.msg)))!;
   t.equal(crash.level, 50, 'logged at error level');
-  await until('the restart', () => logs.some((l) => l.msg === 'worker 1 restarted'));
+  await waitFor(() => logs.some((l) => l.msg === 'worker 1 restarted'), 'the restart', 5000);
   t.same(await p.readiness(false), [{ ready: true, notReady: '' }], 'ready again after the restart');
   t.same(exits, [], 'the process was not ended');
 });
@@ -66,9 +51,24 @@ t.test(`more than ${CRASH_LIMIT} deaths within a minute end the process with sta
   const { pool: p, logs, exits } = pool('die-after-start');
   await p.start().catch(() => undefined);
   // Each stand-in thread boots with tap's TypeScript hooks (~1 s), so six lives take several seconds.
-  await until('the process exit', () => exits.length > 0, 60_000);
+  await waitFor(() => exits.length > 0, 'the process exit', 60_000);
   t.same(exits, [1]);
   const fatal = logs.find((l) => l.level === 60);
   t.match(String(fatal?.msg), /workers stopped 6 times within 60s, exiting/);
   t.ok(logs.filter((l) => /restarting it in/.test(String(l.msg))).length >= CRASH_LIMIT - 1, 'the earlier deaths were restarted');
+});
+
+t.test('a stop while a reload waits on a secondary ends the wait at once and stops the worker', async (t) => {
+  const { pool: p, logs } = pool('hang-on-reload');
+  await p.start();
+  let reloadSettled = false;
+  const reload = p.reloaded({ blocks: [], source: 'hang-on-reload' }, []).then(() => (reloadSettled = true));
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(reloadSettled, false, 'the reload is still waiting for the worker');
+  // Without the stop the reload would wait RELOAD_TIMEOUT_MS (60 s), past this test's timeout.
+  await p.stop();
+  await reload;
+  t.equal(reloadSettled, true, 'the reload gave up when the pool stopped');
+  t.notOk(logs.some((l) => /replacing it/.test(String(l.msg))), 'the worker was not replaced on the way out');
+  t.same(await p.readiness(false), [{ ready: false, notReady: 'worker1' }], 'the worker is stopped');
 });
