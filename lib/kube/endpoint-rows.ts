@@ -2,12 +2,9 @@
  * Builds and reads the endpoint columns of an EndpointSlice (lib/kube/types.ts EndpointRows): one row per address,
  * a slot per row in each column that has content, and the not-ready rows listed apart (few endpoints are not ready).
  */
-import { sameItems } from '../util/arrays.js';
+// NO_STRINGS / NO_NUMBERS stand for every slice without not-ready rows, hostnames or Pod names (most slices).
+import { NO_NUMBERS, NO_STRINGS, sameItems } from '../util/arrays.js';
 import type { EndpointRows } from './types.js';
-
-// Shared by every slice without not-ready rows, hostnames or Pod names (most slices), so those cost nothing.
-const NO_STRINGS: readonly string[] = Object.freeze([]) as readonly string[];
-const NO_NUMBERS: readonly number[] = Object.freeze([]) as readonly number[];
 
 /** One endpoint row as a reader sees it (for tests and tools; the model holds only the columns). */
 export interface EndpointRow {

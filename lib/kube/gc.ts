@@ -7,9 +7,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /** A load of at least this many objects is followed by a full garbage collection ({@link settleAfterLoad}). */
-export const SETTLE_OBJECTS = 5000;
+const SETTLE_OBJECTS = 5000;
 /** How long after such a load the collection runs: the first answers go out before it stops everything. */
-export const SETTLE_DELAY_MS = 250;
+const SETTLE_DELAY_MS = 250;
 
 /**
  * After a load of `objects` objects (a fixture load, the API source's first sync), schedules {@link collectGarbage}
@@ -28,6 +28,7 @@ function hasLastResort(v8Version: string): boolean {
   return Number(v8Version.split('.')[0]) >= 12;
 }
 const LAST_RESORT = hasLastResort(process.versions.v8);
+const COMPACT_ALWAYS = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => /--compact[-_]on[-_]every[-_]full[-_]gc\b/.test(a));
 
 /**
  * Asks V8 for a full garbage collection. After a big load the heap holds tens of MB of the load's garbage (objects
@@ -49,7 +50,8 @@ export function collectGarbage(): void {
       if (LAST_RESORT) (gc as (o: object) => void)({ type: 'major', execution: 'sync', flavor: 'last-resort' });
       else (gc as () => void)();
     } finally {
-      setFlagsFromString('--no-compact-on-every-full-gc');
+      // Unless the user asked for it on every collection.
+      if (!COMPACT_ALWAYS) setFlagsFromString('--no-compact-on-every-full-gc');
     }
   } catch {
     // Only memory is at stake.
@@ -84,9 +86,11 @@ export interface YoungGenerationOptions {
  * stayed ~30 MB higher than the data needs. A DNS server's own garbage (per query) dies young, and a small young
  * generation collects it as cheaply: scavenges are more frequent but each copies only what is alive. Loads must
  * then not parse big documents whole: API list pages of 500 objects parsed whole outlived a small young
- * generation (more list time, a higher peak); both sources now parse an object at a time. On V8 12 and later (Node 22, 24) the collection after a big load shrinks the young generation again
- * ({@link collectGarbage}), but pinning it still saves the load's peak (~50-60 MB at 10,000 Services) and a few MB
- * after it, so the kubernetes plugin pins it there too, before its source loads.
+ * generation (more list time, a higher peak); JSON list fixtures and API list pages are now parsed an object at a
+ * time (YAML fixtures and single JSON documents are still parsed whole). On V8 12 and later (Node 22, 24) the
+ * collection after a big load shrinks the young generation again ({@link collectGarbage}), but pinning it still
+ * saves the load's peak (~50-60 MB at 10,000 Services) and a few MB after it, so the kubernetes plugin pins it
+ * there too, before its source loads.
  *
  * How: `--max-semi-space-size` is read once, when the heap is set up, so it cannot be changed from inside the
  * process (it works in NODE_OPTIONS). `--semi-space-growth-factor` is read each time V8 grows the young

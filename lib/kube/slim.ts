@@ -5,7 +5,7 @@
  * Garbage (a missing `metadata.name`, a port that is not a number...) throws an Error naming the object and the
  * field; values DNS can simply do without (an unparsable IP) are dropped instead.
  */
-import { canonicalIP as canonicalText } from '../dns/ip.js';
+import { canonicalIP } from '../dns/ip.js';
 import { EndpointRowsBuilder } from './endpoint-rows.js';
 import type { EndpointPort, EndpointSlice, Kind, KindMap, Namespace, Pod, Service, ServicePort } from './types.js';
 
@@ -65,16 +65,6 @@ function show(v: unknown): string {
   if (v === undefined) return 'nothing';
   const s = JSON.stringify(v);
   return s.length > 40 ? s.slice(0, 37) + '...' : s;
-}
-
-/**
- * The canonical text of an IP address, or null. The API already writes addresses canonically: then the text itself
- * is kept, as one flat string, rather than the IPv6 formatter's result, a tree of string pieces that costs more
- * (~15,000 of them at 150,000 endpoints) and is slower to compare.
- */
-function canonicalIP(text: string): string | null {
-  const ip = canonicalText(text);
-  return ip === text ? text : ip;
 }
 
 /** Options for {@link SlimPool}. */

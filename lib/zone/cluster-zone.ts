@@ -90,6 +90,14 @@ function ipsOf(svc: Service | undefined): readonly string[] {
   return svc === undefined || svc.headless ? [] : svc.clusterIPs;
 }
 
+/**
+ * The services map's key, `name.namespace`: join() builds a flat string (a template literal of 13+ characters is a
+ * cons string, 32 more bytes per key).
+ */
+function serviceKey(name: string, namespace: string): string {
+  return [name, namespace].join('.');
+}
+
 /** The zone: subscribe once, then query. */
 export class ClusterZone {
   readonly #services = new Map<string, ServiceRecords>();
@@ -302,8 +310,7 @@ export class ClusterZone {
   }
 
   #entry(name: string, namespace: string): ServiceRecords {
-    // join() builds a flat string; a template literal of 13+ characters is a cons string (32 more bytes per key).
-    const key = [name, namespace].join('.');
+    const key = serviceKey(name, namespace);
     let e = this.#services.get(key);
     if (e === undefined) {
       e = new ServiceRecords(name, namespace, key);
@@ -324,7 +331,7 @@ export class ClusterZone {
 
   #onService(obj: Service | undefined, ref: Service, dirty: Set<ServiceRecords>): boolean {
     const next = obj !== undefined && visible(this.#labelSelector, obj.labels) ? obj : undefined;
-    let e = this.#services.get(`${ref.name}.${ref.namespace}`);
+    let e = this.#services.get(serviceKey(ref.name, ref.namespace));
     if (e === undefined) {
       if (next === undefined) return false;
       e = this.#entry(ref.name, ref.namespace);
@@ -347,7 +354,7 @@ export class ClusterZone {
   // map is kept (~1 MB at 10,000 slices).
   #sliceEntry(sl: EndpointSlice | undefined, create: boolean): ServiceRecords | undefined {
     if (sl === undefined || sl.serviceName === '' || !visible(this.#labelSelector, sl.labels)) return undefined;
-    return create ? this.#entry(sl.serviceName, sl.namespace) : this.#services.get([sl.serviceName, sl.namespace].join('.'));
+    return create ? this.#entry(sl.serviceName, sl.namespace) : this.#services.get(serviceKey(sl.serviceName, sl.namespace));
   }
 
   #onSlice(obj: EndpointSlice | undefined, old: EndpointSlice | undefined, dirty: Set<ServiceRecords>): boolean {
@@ -407,10 +414,12 @@ export class ClusterZone {
     const oldIPs = e.rowIP;
     e.rebuild({ endpointPodNames: this.#podNames, shared: this.#shared });
     const newIPs = e.rowIP;
-    if (oldIPs !== newIPs && oldIPs.length === 0) {
+    if (oldIPs === newIPs) {
+      // Same rows: the index stays as it is.
+    } else if (oldIPs.length === 0) {
       // No rows before (every entry of the initial listing): nothing to diff against; the index ignores repeats.
       for (const ip of newIPs) this.#byEndpointIP.add(ip, e);
-    } else if (oldIPs !== newIPs) {
+    } else {
       const fresh = new Set(newIPs);
       const stale = new Set(oldIPs);
       for (const ip of stale) if (!fresh.has(ip)) this.#byEndpointIP.remove(ip, e);

@@ -8,10 +8,8 @@
  * Only arrays whose kinds are bounded are kept (constant runs by value and length, `0..n-1` by length, short
  * lists by content), so the tables stay small however long the zone runs. Callers must never modify what they get.
  */
+import { NO_NUMBERS, NO_STRINGS } from '../util/arrays.js';
 import type { SrvSet } from './service-records.js';
-
-const NO_NUMBERS: readonly number[] = Object.freeze([]) as readonly number[];
-const NO_STRINGS: readonly string[] = Object.freeze([]) as readonly string[];
 
 // Lists of at most this many elements are shared by content.
 const SHORT = 4;
