@@ -181,7 +181,7 @@ p();
 const each = starts.length > 1 ? ` (median of ${starts.length} starts: ${starts.map((x) => f0(x[0])).join(', ')} ms)` : '';
 const cpuEach = facts.sync_cpu_ms !== undefined ? `; CPU time of the process at the first answer ${f0(num(facts.sync_cpu_ms))} ms${starts.length > 1 ? ` (median; ${starts.map((x) => f0(x[4])).join(', ')} ms)` : ''}` : '';
 p(`Sync: first answer ${f0(num(facts.sync_first_answer_ms))} ms after start${each}; "fixture loaded" logged at ${f0(num(facts.sync_fixture_loaded_ms))} ms${cpuEach}.`);
-p(`Memory after sync, each start: ${starts.map((x) => mb(x[2])).join(', ')} MB (peaks ${starts.map((x) => mb(x[3])).join(', ')} MB).`);
+if (starts.length > 0) p(`Memory after sync, each start: ${starts.map((x) => mb(x[2])).join(', ')} MB (peaks ${starts.map((x) => mb(x[3])).join(', ')} MB).`);
 p(`Memory: VmRSS ${mb(facts.rss_after_sync_kb)} MB after sync (peak so far ${mb(facts.hwm_after_sync_kb)} MB); ${mb(facts.rss_after_load_kb)} MB after the mixes (peak ${mb(facts.hwm_after_load_kb)} MB).`);
 if (prog) {
   p(`Programming latency, small fixture (${prog.seen}/${prog.iterations} edits seen, file rename to first answer with the new address, includes the fixture watcher's debounce): min ${f2(prog.min)} ms, p50 ${f2(prog.p50)} ms, p90 ${f2(prog.p90)} ms, p99 ${f2(prog.p99)} ms, max ${f2(prog.max)} ms.`);

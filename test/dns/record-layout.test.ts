@@ -3,12 +3,13 @@
 import t from 'tap';
 import { CLASS, TYPE } from '../../lib/dns/constants.js';
 import type { Message } from '../../lib/dns/message.js';
-import { readLayout, redrawRuns, shuffleRuns, ttlOffsets } from '../../lib/dns/record-layout.js';
+import { readLayout, redrawRuns, ttlOffsets } from '../../lib/dns/record-layout.js';
 import { decodeMessage, encodeMessage } from '../../lib/dns/wire.js';
 import { replayRuns } from '../../lib/plugins/loadbalance/handler.js';
 import { rrToText } from '../../lib/dns/text.js';
 import { rrs } from '../support/rr.js';
 import { replyMessage } from '../support/message.js';
+import { seededRandom } from '../support/random.js';
 
 const msg = replyMessage;
 
@@ -144,14 +145,8 @@ t.test('redrawRuns: every order, the same records, the rest of the message untou
   const scratch = Buffer.alloc(65536);
   const want = recordSet(wire);
   const orders = new Set<string>();
-  // mulberry32, seeded: the test is about placement, not about the generator.
-  let seed = 7;
-  const rand = (n: number): number => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return Math.floor((((x ^ (x >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  // Seeded: the test is about placement, not about the generator.
+  const rand = seededRandom(7);
   for (let i = 0; i < 400; i++) {
     const b = Buffer.from(wire);
     redrawRuns(b, plan, scratch, rand);

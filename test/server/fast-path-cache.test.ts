@@ -260,6 +260,17 @@ t.test('headless Services answered by kubernetes: shuffled on replay too', async
   const again = await round(fast, ref, wide, { rd: true });
   t.same(again.bad, [], 'same records as the general path, in some order');
   t.equal(again.replayed, wide.length, 'every one replayed');
+  // And the order is drawn anew on each replay: 30 askings of one wide question see more than one order.
+  const f = new Client(fast.port);
+  t.teardown(() => f.close());
+  const before = fast.seen.replays;
+  const orders = new Set<string>();
+  for (let i = 0; i < 30; i++) {
+    const p = dnsPacket.decode((await f.ask(query(wide[0]!.name, wide[0]!.type, { id: 300 + i })))!);
+    orders.add([...(p.answers ?? []), ...(p.additionals ?? [])].map((r) => String(r.data)).join(' '));
+  }
+  t.equal(fast.seen.replays - before, 30, 'all 30 replayed');
+  t.ok(orders.size > 1, `${orders.size} orders of ${wide[0]!.name} in 30 replays`);
 });
 
 t.test('a cache smaller than what is asked: every asking a miss, replayed with the store redone', async (t) => {

@@ -1,13 +1,11 @@
 // The UDP transport (lib/server/udp.ts): replies reach IPv4 and IPv6 clients of a dual-stack socket, on the fast
 // path and the general path, and the socket's lookup hands IP literals back at once without losing hostnames.
-import dgram from 'node:dgram';
-import path from 'node:path';
 import t from 'tap';
 import dnsPacket from 'dns-packet';
 import { literalLookup } from '../../lib/server/udp.js';
+import { buildQuery, sendUdp } from '../support/client.js';
+import { DEMO_DIR } from '../support/e2e-cluster.js';
 import { startServer, type Started } from '../support/server.js';
-
-const FIXTURE = path.resolve(import.meta.dirname, '../../fixtures/demo');
 
 t.test('literalLookup answers IP literals synchronously with their family', async (t) => {
   for (const [address, family] of [
@@ -40,27 +38,16 @@ t.test('literalLookup resolves anything else through dns.lookup (asynchronously)
   t.ok(failed, 'a name that does not resolve is an error');
 });
 
-/** Ask `name` over UDP from a socket of `family` to `host`:`port`; the decoded reply, or null after 1.5 s. */
-function askFrom(host: string, port: number, name: string, type: 'A' | 'TXT', id: number): Promise<dnsPacket.Packet | null> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
-    const timer = setTimeout(() => {
-      s.close();
-      resolve(null);
-    }, 1500);
-    s.on('message', (msg) => {
-      clearTimeout(timer);
-      s.close();
-      resolve(dnsPacket.decode(msg));
-    });
-    s.send(dnsPacket.encode({ id, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type }] }), port, host);
-  });
+/** Ask `name` over UDP to `host` (a udp4 or udp6 client socket to match); the decoded reply, or null after 1.5 s. */
+async function askFrom(host: string, port: number, name: string, type: 'A' | 'TXT', id: number): Promise<dnsPacket.DecodedPacket | null> {
+  const raw = await sendUdp(port, buildQuery(name, type, { id }), 1500, host);
+  return raw === null ? null : dnsPacket.decode(raw);
 }
 
 let srv: Started;
 t.before(async () => {
   // No bind: one dual-stack socket, so IPv4 clients are reported (and answered) as ::ffff: addresses.
-  srv = await startServer(`.:0 {\n  kubernetes cluster.local {\n    fixture ${FIXTURE}\n  }\n  whoami\n}\n`, { level: 'silent' });
+  srv = await startServer(`.:0 {\n  kubernetes cluster.local {\n    fixture ${DEMO_DIR}\n  }\n  whoami\n}\n`, { level: 'silent' });
 });
 t.teardown(() => srv.stop());
 

@@ -18,10 +18,10 @@ export interface AskOpts {
   timeoutMs?: number;
 }
 
-/** Send raw bytes over UDP and resolve with the first reply, or null after the timeout. */
-export function sendUdp(port: number, data: Buffer, timeoutMs = 1500): Promise<Buffer | null> {
+/** Send raw bytes over UDP to `host` (IPv4 or IPv6) and resolve with the first reply, or null after the timeout. */
+export function sendUdp(port: number, data: Buffer, timeoutMs = 1500, host = '127.0.0.1'): Promise<Buffer | null> {
   return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
+    const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
     const t = setTimeout(() => {
       s.close();
       resolve(null);
@@ -31,7 +31,7 @@ export function sendUdp(port: number, data: Buffer, timeoutMs = 1500): Promise<B
       s.close();
       resolve(msg);
     });
-    s.send(data, port, '127.0.0.1');
+    s.send(data, port, host);
   });
 }
 
