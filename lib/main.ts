@@ -85,7 +85,7 @@ export interface Instance {
 }
 
 /** Read and parse the configuration the options point at. Throws ConfigError with file and line. */
-export function loadBlocks(opts: StartOptions): { blocks: ServerBlock[]; source: string } {
+export function loadBlocks(opts: StartOptions): LoadedConfig {
   const port = opts.port ?? DEFAULT_PORT;
   if (opts.text !== undefined) return { blocks: parseCorefile(opts.text, opts.file ?? 'Corefile', opts.env), source: opts.file ?? 'Corefile' };
   if (opts.conf !== undefined) return { blocks: parseCorefileFile(opts.conf, opts.env), source: opts.conf };

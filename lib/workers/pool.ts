@@ -12,15 +12,15 @@ import type { MetricsJson, PeerVerdict } from '../util/worker-peers.js';
 import type { FromSecondary, PortList, SecondaryData, ToSecondary } from './protocol.js';
 
 /** How long /metrics and /ready wait for a worker before leaving it out (metrics) or calling it not ready. */
-export const METRICS_TIMEOUT_MS = 2000;
-export const READY_TIMEOUT_MS = 1000;
+const METRICS_TIMEOUT_MS = 2000;
+const READY_TIMEOUT_MS = 1000;
 /**
  * How long a worker may take to switch configuration (it builds a new zone, which may wait for an API sync) and to
  * stop (its lameduck, then shutdown: this long on top of the longest `health` lameduck configured) before it is
  * replaced or ended: a hung worker must not hold up every later reload or the process's exit.
  */
-export const RELOAD_TIMEOUT_MS = 60_000;
-export const STOP_TIMEOUT_MS = 30_000;
+const RELOAD_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 30_000;
 
 /** The longest `health { lameduck }` of a configuration, in ms (0 without one). */
 function longestLameduckMs(loaded: LoadedConfig): number {
@@ -29,11 +29,11 @@ function longestLameduckMs(loaded: LoadedConfig): number {
   return ms;
 }
 /** The first restart waits this long, doubling for each failure in a row up to {@link RESTART_MAX_MS}. */
-export const RESTART_MIN_MS = 500;
-export const RESTART_MAX_MS = 30_000;
+const RESTART_MIN_MS = 500;
+const RESTART_MAX_MS = 30_000;
 /** More unexpected exits than this within {@link CRASH_WINDOW_MS} end the process (exit status 1). */
 export const CRASH_LIMIT = 5;
-export const CRASH_WINDOW_MS = 60_000;
+const CRASH_WINDOW_MS = 60_000;
 
 export interface PoolOptions {
   /** Secondary workers to run (the process's worker count minus the primary). */
